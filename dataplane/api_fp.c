@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The app thread's hot calls: claim/commit/abort/send into this member's
+ * own ring, and poll/release of deliveries. No malloc, lock or syscall.
+ */
+#include "group.h"
+
+#include <errno.h>
+#include <string.h>
+
+static inline void
+cnt_add(_Atomic uint64_t *c, uint64_t v)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+			      memory_order_relaxed);
+}
+
+/* Lowest position any member still needs in this member's ring. */
+static uint64_t
+free_floor(struct gale_group *g)
+{
+	uint64_t m = UINT64_MAX;
+	for (uint32_t j = 0; j < g->n; j++) {
+		/* A7: pairs with R7 in apply_releases(); that member is done with the bytes. */
+		uint64_t v = atomic_load_explicit(&g->peers[j].row->freed_pos[g->my_rank],
+						  memory_order_acquire);
+		if (v < m)
+			m = v;
+	}
+	return m;
+}
+
+int
+gale_claim(struct gale_group *g, uint32_t len, void **buf)
+{
+	if (gb_unlikely(atomic_load_explicit(&g->status, memory_order_relaxed) !=
+			GALE_STATUS_RUNNING))
+		return -GALE_ESTOPPED;
+	if (gb_unlikely(g->claim_pos != UINT64_MAX))
+		return -EBUSY;
+	if (gb_unlikely(len == 0 || len > g->max_msg))
+		return -EMSGSIZE;
+	uint64_t need = dp_rec_bytes(len);
+	uint64_t pos = g->commit_pos;
+	uint64_t off = pos & g->ring_mask;
+	uint64_t pad = off + need > g->ring_bytes ? g->ring_bytes - off : 0;
+	if (pos + pad + need - g->free_floor > g->ring_bytes) {
+		g->free_floor = free_floor(g);
+		if (pos + pad + need - g->free_floor > g->ring_bytes) {
+			cnt_add(&g->c_backpressure, 1);
+			return -EAGAIN;
+		}
+	}
+	if (pad) {
+		struct dp_rec *h = (struct dp_rec *)(g->ring + off);
+		h->len_flags = DP_REC_PAD;
+		h->epoch = g->epoch32;
+		h->round = 0;
+		pos += pad;
+		g->commit_pos = pos; /* published with the next commit */
+	}
+	g->claim_pos = pos;
+	g->claim_len = len;
+	*buf = g->ring + (pos & g->ring_mask) + sizeof(struct dp_rec);
+	return 0;
+}
+
+int
+gale_commit(struct gale_group *g, uint32_t len, uint64_t *seq)
+{
+	if (gb_unlikely(g->claim_pos == UINT64_MAX || len == 0 || len > g->claim_len))
+		return -EINVAL;
+	struct dp_rec *h = (struct dp_rec *)(g->ring + (g->claim_pos & g->ring_mask));
+	h->len_flags = len;
+	h->epoch = g->epoch32;
+	h->round = 0;
+	g->commit_pos = g->claim_pos + dp_rec_bytes(len);
+	g->claim_pos = UINT64_MAX;
+	if (seq)
+		*seq = g->commit_msgs;
+	g->commit_msgs++;
+	cnt_add(&g->c_sent_msgs, 1);
+	cnt_add(&g->c_sent_bytes, len);
+	if (g->agent)
+		/* R3: the record is written; pairs with A3 in dp_group_work(). */
+		atomic_store_explicit(&g->commit_shared, g->commit_pos, memory_order_release);
+	else
+		dp_sequence_own(g, g->commit_pos);
+	return 0;
+}
+
+int
+gale_abort(struct gale_group *g)
+{
+	if (g->claim_pos == UINT64_MAX)
+		return -EINVAL;
+	g->claim_pos = UINT64_MAX;
+	return 0;
+}
+
+int
+gale_send(struct gale_group *g, const void *data, uint32_t len)
+{
+	void *buf;
+	int rc = gale_claim(g, len, &buf);
+	if (rc)
+		return rc;
+	memcpy(buf, data, len);
+	return gale_commit(g, len, NULL);
+}
+
+/* Upcalls run here, on the app thread, never on the agent. */
+static void
+upcalls(struct gale_group *g)
+{
+	if (gb_unlikely(!g->view_reported)) {
+		g->view_reported = true;
+		if (g->on_view)
+			g->on_view(g->cb_arg, &g->view);
+	}
+}
+
+int
+gale_poll(struct gale_group *g, struct gale_msg *msgs, int max)
+{
+	if (!g->agent)
+		dp_group_work(g);
+	upcalls(g);
+	/* A5: pairs with R5 in deliver(); the entries are written. */
+	uint64_t prod = atomic_load_explicit(&g->dq_prod, memory_order_acquire);
+	uint64_t avail = prod - g->dq_handed;
+	if (max < 0)
+		max = 0;
+	uint64_t n = avail < (uint64_t)max ? avail : (uint64_t)max;
+	if (n == 0) {
+		uint32_t st = atomic_load_explicit(&g->status, memory_order_acquire);
+		if (gb_likely(st == GALE_STATUS_RUNNING))
+			return 0;
+		if (g->status_reported != st) {
+			g->status_reported = st;
+			if (g->on_status) {
+				struct gale_group_status s;
+				gale_group_status(g, &s);
+				g->on_status(g->cb_arg, &s);
+			}
+		}
+		return -GALE_ESTOPPED;
+	}
+	uint64_t bytes = 0;
+	for (uint64_t i = 0; i < n; i++) {
+		msgs[i] = g->dq[(g->dq_handed + i) & (DP_DQ_SIZE - 1)];
+		bytes += msgs[i].len;
+	}
+	g->dq_handed += n;
+	g->dq_held += n;
+	cnt_add(&g->c_deliv_msgs, n);
+	cnt_add(&g->c_deliv_bytes, bytes);
+	return (int)n;
+}
+
+int
+gale_release(struct gale_group *g, int n)
+{
+	if (n < 0 || (uint64_t)n > g->dq_held)
+		return -EINVAL;
+	g->dq_held -= (uint64_t)n;
+	/* R4: the app is done with these entries; pairs with A4 in apply_releases(). */
+	atomic_store_explicit(&g->dq_released, g->dq_handed - g->dq_held, memory_order_release);
+	return 0;
+}
+
+int
+gale_poll_cb(struct gale_group *g, gale_deliver_fn fn, void *arg, int max)
+{
+	struct gale_msg batch[64];
+	int total = 0;
+	while (total < max) {
+		int want = max - total < 64 ? max - total : 64;
+		int n = gale_poll(g, batch, want);
+		if (n <= 0)
+			return total ? total : n;
+		for (int i = 0; i < n; i++)
+			fn(arg, &batch[i]);
+		gale_release(g, n);
+		total += n;
+		if (n < want)
+			break;
+	}
+	return total;
+}

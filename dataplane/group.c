@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: MIT */
+/* Group life cycle: validate the configuration, join a static view, stop, leave. */
+#include "group.h"
+
+#include "base/clock.h"
+#include "base/fnv.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEF_RING_BYTES (4ull << 20)
+#define MIN_RING_BYTES (64ull << 10)
+#define MAX_RING_BYTES (1ull << 30)
+#define DEF_JOIN_TIMEOUT_NS 10000000000ull
+#define DEF_FAIL_TIMEOUT_NS 500000000ull
+#define MIN_FAIL_TIMEOUT_NS 10000000ull
+
+static bool
+name_ok(const char *s)
+{
+	size_t n = 0;
+	for (; s[n]; n++) {
+		char c = s[n];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == '-'))
+			return false;
+	}
+	return n >= 1 && n <= GALE_NAME_MAX;
+}
+
+/* Every field checked, each failure logged with the field and what is valid. */
+static int
+check_conf(struct gb_logger *lg, const struct gale_group_conf *c)
+{
+#define BAD(...)                                                                                   \
+	do {                                                                                       \
+		gb_log(lg, GB_LOG_ERR, "GALE-CONF-INVALID", __VA_ARGS__);                          \
+		return -EINVAL;                                                                    \
+	} while (0)
+	if (!c)
+		BAD("group configuration is NULL");
+	if (!c->name || !name_ok(c->name))
+		BAD("group name '%s' is invalid: use 1 to %d of [A-Za-z0-9_.-]",
+		    c->name ? c->name : "(null)", GALE_NAME_MAX);
+	if (c->driver && !drv_lookup(c->driver))
+		BAD("driver '%s' is unknown or not built: valid: shm", c->driver);
+	if ((unsigned)c->mode > GALE_MODE_FIFO)
+		BAD("mode %d is invalid: valid: GALE_MODE_SAFE, GALE_MODE_TOTAL, GALE_MODE_FIFO",
+		    (int)c->mode);
+	if (c->n_members < 1 || c->n_members > GALE_MAX_MEMBERS)
+		BAD("n_members %u is invalid: valid: 1 to %d", c->n_members, GALE_MAX_MEMBERS);
+	bool found = false;
+	for (uint32_t i = 0; i < c->n_members; i++) {
+		uint32_t id = c->member_ids ? c->member_ids[i] : i;
+		if (id == c->my_id)
+			found = true;
+		for (uint32_t j = 0; j < i; j++)
+			if (c->member_ids && c->member_ids[j] == id)
+				BAD("member id %u appears twice in member_ids", id);
+	}
+	if (!found)
+		BAD("my_id %u is not in the view: valid: one of the %u member ids", c->my_id,
+		    c->n_members);
+	if (c->ring_bytes && (!gb_is_pow2(c->ring_bytes) || c->ring_bytes < MIN_RING_BYTES ||
+			      c->ring_bytes > MAX_RING_BYTES))
+		BAD("ring_bytes %llu is invalid: valid: a power of two from %llu to %llu (0 = %llu)",
+		    (unsigned long long)c->ring_bytes, MIN_RING_BYTES, MAX_RING_BYTES,
+		    DEF_RING_BYTES);
+	if (c->fail_timeout_ns && c->fail_timeout_ns < MIN_FAIL_TIMEOUT_NS)
+		BAD("fail_timeout_ns %llu is too short: valid: at least %llu (0 = %llu)",
+		    (unsigned long long)c->fail_timeout_ns, MIN_FAIL_TIMEOUT_NS,
+		    DEF_FAIL_TIMEOUT_NS);
+	return 0;
+#undef BAD
+}
+
+/* What every member must agree on; a peer with another digest is refused. */
+static uint64_t
+conf_digest(const struct gale_group *g)
+{
+	uint64_t v[4] = { DP_LAYOUT_VERSION, g->mode, g->n, g->ring_bytes };
+	uint64_t h = gb_fnv1a64(v, sizeof(v));
+	uint32_t ids[GALE_MAX_MEMBERS];
+	for (uint32_t i = 0; i < g->n; i++)
+		ids[i] = g->view.members[i].id;
+	return h ^ gb_fnv1a64(ids, g->n * sizeof(ids[0])) * GB_FNV64_PRIME;
+}
+
+static const char *
+status_name(enum gale_status s)
+{
+	switch (s) {
+	case GALE_STATUS_JOINING:
+		return "joining";
+	case GALE_STATUS_RUNNING:
+		return "running";
+	case GALE_STATUS_STOPPED_FAILURE:
+		return "stopped: member failure";
+	case GALE_STATUS_STOPPED_LEFT:
+		return "stopped: member left";
+	}
+	return "?";
+}
+
+void
+dp_group_stop(struct gale_group *g, enum gale_status st, uint32_t id, const char *why)
+{
+	if (atomic_load_explicit(&g->status, memory_order_relaxed) != GALE_STATUS_RUNNING)
+		return;
+	atomic_store_explicit(&g->failed_id, id, memory_order_relaxed);
+	atomic_store_explicit(&g->status, st, memory_order_release);
+	atomic_store_explicit(&g->row->failed_id, id, memory_order_relaxed);
+	atomic_store_explicit(&g->row->stop_status, st, memory_order_relaxed);
+	/* R8: failed_id and stop_status are set before peers see the state (A8). */
+	atomic_store_explicit(&g->row->state, DP_STATE_STOPPED, memory_order_release);
+	if (st == GALE_STATUS_STOPPED_FAILURE && id != g->view.members[g->my_rank].id)
+		atomic_fetch_add_explicit(&g->c_peer_failures, 1, memory_order_relaxed);
+	int32_t pid = 0;
+	for (uint32_t r = 0; r < g->n; r++)
+		if (g->view.members[r].id == id)
+			pid = g->view.members[r].pid;
+	gb_log(g->log, st == GALE_STATUS_STOPPED_LEFT ? GB_LOG_INFO : GB_LOG_WARN,
+	       "GALE-GROUP-STOPPED", "member %u: group stopped in epoch %llu (%s): member %u (pid %d): %s",
+	       g->view.members[g->my_rank].id, (unsigned long long)g->view.epoch,
+	       status_name(st), id, (int)pid, why);
+}
+
+static void
+group_free(struct gale_group *g)
+{
+	if (g->drv)
+		g->ops->close(g->drv);
+	free(g);
+}
+
+/* Wait until every member of the view has published its region. */
+static int
+attach_all(struct gale_group *g, uint64_t timeout_ns)
+{
+	uint64_t deadline = gb_now_ns() + timeout_ns;
+	uint32_t missing;
+	int last = 0;
+	for (;;) {
+		missing = 0;
+		for (uint32_t r = 0; r < g->n; r++) {
+			struct dp_peer *p = &g->peers[r];
+			if (p->row)
+				continue;
+			const void *region;
+			int rc = g->ops->attach(g->drv, p->id, &region);
+			if (rc == 0) {
+				p->row = (const struct dp_row *)((const uint8_t *)region + DP_ROW_OFFSET);
+				p->ring = (const uint8_t *)region + DP_RING_OFFSET;
+				g->view.members[r].pid = g->ops->peer_pid(g->drv, p->id);
+				continue;
+			}
+			if (rc != -EAGAIN) {
+				gb_log(g->log, GB_LOG_ERR, "GALE-JOIN-FAILED",
+				       "%s member %u's region cannot be used: %s",
+				       g->view.members[g->my_rank].id == p->id ? "self" : "peer", p->id,
+				       gale_strerror(rc));
+				return rc;
+			}
+			missing++;
+			last = (int)p->id;
+		}
+		if (!missing)
+			return 0;
+		if (gb_now_ns() > deadline) {
+			gb_log(g->log, GB_LOG_ERR, "GALE-JOIN-TIMEOUT",
+			       "%u member(s) did not appear in time (member %d among them)", missing,
+			       last);
+			return -ETIMEDOUT;
+		}
+		gb_sleep_ns(200000);
+	}
+}
+
+int
+gale_group_join(struct gale_node *node, const struct gale_group_conf *c, struct gale_group **out)
+{
+	if (!node || !out)
+		return -EINVAL;
+	int rc = check_conf(&node->log, c);
+	if (rc)
+		return rc;
+	struct gale_group *g = aligned_alloc(GB_CACHE_LINE, GB_ALIGN_UP(sizeof(*g), GB_CACHE_LINE));
+	if (!g)
+		return -ENOMEM;
+	memset(g, 0, sizeof(*g));
+	g->node = node;
+	g->log = &node->log;
+	g->ops = drv_lookup(c->driver ? c->driver : "shm");
+	g->mode = c->mode;
+	g->agent = node->conf.threading == GALE_THREADING_AGENT;
+	g->n = c->n_members;
+	g->ring_bytes = c->ring_bytes ? c->ring_bytes : DEF_RING_BYTES;
+	g->ring_mask = g->ring_bytes - 1;
+	g->max_msg = (uint32_t)GB_MIN(g->ring_bytes / 4, DP_REC_LEN_MASK);
+	g->fail_timeout_ns = c->fail_timeout_ns ? c->fail_timeout_ns : DEF_FAIL_TIMEOUT_NS;
+	g->on_view = c->on_view;
+	g->on_status = c->on_status;
+	g->cb_arg = c->cb_arg;
+	g->claim_pos = UINT64_MAX;
+	g->view.epoch = 1;
+	g->epoch32 = 1;
+	g->view.n_members = g->n;
+	for (uint32_t r = 0; r < g->n; r++) {
+		uint32_t id = c->member_ids ? c->member_ids[r] : r;
+		g->view.members[r].id = id;
+		g->peers[r].id = id;
+		if (id == c->my_id)
+			g->my_rank = r;
+	}
+	g->view.my_rank = g->my_rank;
+	atomic_store_explicit(&g->status, GALE_STATUS_JOINING, memory_order_relaxed);
+
+	struct drv_conf dc = { .group = c->name,
+			       .my_id = c->my_id,
+			       .region_bytes = dp_region_bytes(g->ring_bytes),
+			       .conf_hash = conf_digest(g) };
+	void *region;
+	rc = g->ops->open(&dc, &g->drv, &region);
+	if (rc) {
+		gb_log(g->log, GB_LOG_ERR, "GALE-JOIN-FAILED",
+		       "group %s: cannot create member %u's %s region: %s", c->name, c->my_id,
+		       g->ops->name, gale_strerror(rc));
+		free(g);
+		return rc;
+	}
+	g->row = (struct dp_row *)((uint8_t *)region + DP_ROW_OFFSET);
+	g->ring = (uint8_t *)region + DP_RING_OFFSET;
+	g->row->layout_version = DP_LAYOUT_VERSION;
+	g->row->member_id = c->my_id;
+	g->row->mode = g->mode;
+	g->row->n_members = g->n;
+	g->row->ring_bytes = g->ring_bytes;
+	g->row->epoch = g->view.epoch;
+	for (uint32_t r = 0; r < g->n; r++)
+		g->row->member_ids[r] = g->view.members[r].id;
+	atomic_store_explicit(&g->row->state, DP_STATE_RUNNING, memory_order_relaxed);
+	g->ops->publish(g->drv);
+
+	rc = attach_all(g, c->join_timeout_ns ? c->join_timeout_ns : DEF_JOIN_TIMEOUT_NS);
+	if (rc) {
+		group_free(g);
+		return rc;
+	}
+	uint64_t now = gb_now_ns();
+	for (uint32_t r = 0; r < g->n; r++)
+		g->peers[r].hb_change_ns = now;
+	g->liveness_ns = now;
+	atomic_store_explicit(&g->status, GALE_STATUS_RUNNING, memory_order_release);
+	rc = dp_node_add_group(node, g);
+	if (rc) {
+		group_free(g);
+		return rc;
+	}
+	gb_log(g->log, GB_LOG_INFO, "GALE-VIEW-INSTALL",
+	       "group %s: member %u installed view %llu with %u members (%s)", c->name, c->my_id,
+	       (unsigned long long)g->view.epoch, g->n, gale_mode_name(g->mode));
+	*out = g;
+	return 0;
+}
+
+void
+gale_group_leave(struct gale_group *g)
+{
+	if (!g)
+		return;
+	dp_node_remove_group(g->node, g);
+	atomic_store_explicit(&g->status, GALE_STATUS_STOPPED_LEFT, memory_order_relaxed);
+	/* R8 (as in dp_group_stop). */
+	atomic_store_explicit(&g->row->state, DP_STATE_LEFT, memory_order_release);
+	group_free(g);
+}
+
+uint32_t
+gale_group_max_msg(const struct gale_group *g)
+{
+	return g->max_msg;
+}
+
+int
+gale_group_view(const struct gale_group *g, struct gale_view *out)
+{
+	*out = g->view;
+	return 0;
+}
+
+int
+gale_group_status(const struct gale_group *g, struct gale_group_status *out)
+{
+	out->status = atomic_load_explicit(&g->status, memory_order_acquire);
+	out->failed_id = atomic_load_explicit(&g->failed_id, memory_order_relaxed);
+	out->epoch = g->view.epoch;
+	return 0;
+}
+
+void
+gale_group_counters(const struct gale_group *g, struct gale_counters *o)
+{
+#define R(f) atomic_load_explicit(&g->f, memory_order_relaxed)
+	o->sent_msgs = R(c_sent_msgs);
+	o->sent_bytes = R(c_sent_bytes);
+	o->delivered_msgs = R(c_deliv_msgs);
+	o->delivered_bytes = R(c_deliv_bytes);
+	o->backpressure = R(c_backpressure);
+	o->polls = R(c_polls);
+	o->idle_polls = R(c_idle_polls);
+	o->rows_published = R(c_rows);
+	o->invalid_records = R(c_invalid);
+	o->peer_failures = R(c_peer_failures);
+#undef R
+}

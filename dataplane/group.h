@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The dataplane's private state of a node and of a group, and the functions
+ * the files of this folder share. Fields are grouped by the thread that
+ * writes them; each group is on its own cache lines.
+ *
+ * Threads: the "app thread" is the one that calls gale_claim/commit/poll on
+ * a group. The "dataplane thread" runs dp_group_work(): the app thread itself
+ * with GALE_THREADING_APP, the node's agent with GALE_THREADING_AGENT.
+ */
+#ifndef GALE_DATAPLANE_GROUP_H
+#define GALE_DATAPLANE_GROUP_H
+
+#include "base/idle.h"
+#include "base/log.h"
+#include "drivers/drv.h"
+#include "layout.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#define DP_DQ_SIZE GALE_MAX_UNRELEASED /* delivery queue; power of two */
+static_assert((DP_DQ_SIZE & (DP_DQ_SIZE - 1)) == 0, "delivery queue size is a power of two");
+#define DP_MAX_GROUPS 16 /* groups per node */
+#define DP_FIFO_BURST 64 /* records delivered from one sender before the next is served */
+#define DP_LIVENESS_PERIOD_NS 1000000ull /* heartbeat and peer checks at most this often */
+
+/* One sender's ring as this member reads it (index = rank). Dataplane thread only. */
+struct dp_peer {
+	const struct dp_row *row;
+	const uint8_t *ring;
+	uint32_t id;
+	bool failed;
+	uint64_t seen;       /* bytes of its ring published (its tail as last read) */
+	uint64_t nr_seen;    /* its next_round as last read (before `seen`) */
+	uint64_t deliv_pos;  /* next record to deliver */
+	uint64_t deliv_seq;  /* its sequence number */
+	uint64_t last_round; /* round of the last record delivered (monotone check) */
+	uint64_t stable;     /* SAFE: bytes of its ring that every member has seen */
+	uint64_t freed;      /* bytes of its ring this member has released */
+	uint64_t hb_seen;    /* liveness: last heartbeat value and when it changed */
+	uint64_t hb_change_ns;
+};
+
+struct gale_node;
+
+struct gale_group {
+	/* Set at join, read-only after. */
+	struct gale_node *node;
+	const struct drv_ops *ops;
+	struct drv *drv;
+	struct dp_row *row;   /* own row (written by the dataplane thread) */
+	uint8_t *ring;        /* own ring */
+	uint64_t ring_bytes;
+	uint64_t ring_mask;
+	uint32_t max_msg;
+	enum gale_mode mode;
+	bool agent;           /* GALE_THREADING_AGENT */
+	uint32_t my_rank;
+	uint32_t n;
+	uint32_t epoch32;
+	uint64_t fail_timeout_ns;
+	struct gale_view view;
+	gale_view_fn on_view;
+	gale_status_fn on_status;
+	void *cb_arg;
+	struct gb_logger *log;
+
+	/* App thread: send state. */
+	gb_cache_aligned uint64_t commit_pos; /* end of committed records (private copy) */
+	uint64_t claim_pos;                   /* open claim's record, UINT64_MAX if none */
+	uint32_t claim_len;
+	uint64_t free_floor;                  /* min over members of freed_pos[my_rank] */
+	uint64_t commit_msgs;
+	/* App thread: delivery hand-out. */
+	uint64_t dq_handed;
+	uint64_t dq_held;                     /* handed out and not yet released */
+	bool view_reported;
+	enum gale_status status_reported;
+	/* Shared app -> dataplane (AGENT mode). */
+	gb_cache_aligned _Atomic uint64_t commit_shared; /* R3 pairs with A3 */
+	_Atomic uint64_t dq_released;                    /* R4 pairs with A4 */
+
+	/* Dataplane thread -> app. */
+	gb_cache_aligned _Atomic uint64_t dq_prod;       /* R5 pairs with A5 */
+	_Atomic uint32_t status;                         /* enum gale_status */
+	_Atomic uint32_t failed_id;
+
+	/* Dataplane thread only. */
+	gb_cache_aligned uint64_t seq_pos; /* own records up to here published */
+	uint64_t own_next_round;           /* next round this member may use */
+	uint64_t max_peer_round;           /* highest next_round seen from anyone */
+	uint64_t dq_rel_seen;
+	uint64_t passes;
+	uint64_t liveness_ns;              /* last liveness check */
+	uint32_t fifo_next;                /* FIFO round-robin start */
+	struct dp_peer peers[GALE_MAX_MEMBERS];
+
+	/* Counters: written by their owning thread, read relaxed by anyone. */
+	gb_cache_aligned _Atomic uint64_t c_sent_msgs, c_sent_bytes, c_backpressure, c_deliv_msgs,
+		c_deliv_bytes; /* app thread */
+	gb_cache_aligned _Atomic uint64_t c_polls, c_idle_polls, c_rows, c_invalid,
+		c_peer_failures; /* dataplane thread */
+
+	/* Delivery queue: entries [dq_released, dq_prod) are in use. */
+	struct gale_msg dq[DP_DQ_SIZE];
+	uint64_t dq_end[DP_DQ_SIZE]; /* ring position after the record */
+	uint8_t dq_rank[DP_DQ_SIZE];
+};
+
+struct gale_node {
+	struct gale_node_conf conf;
+	struct gb_logger log;
+	/* Groups the agent serves; a NULL slot is free. R6 (join) pairs with A6 (agent). */
+	_Atomic(struct gale_group *) groups[DP_MAX_GROUPS];
+	pthread_t agent;
+	bool agent_running;
+	_Atomic bool stop;
+	_Atomic uint64_t agent_passes; /* full passes over groups; leave waits on it */
+	pthread_mutex_t lock;          /* join/leave only, never the agent */
+};
+
+/* work_fp.c: one dataplane pass over a group; returns the work done. */
+unsigned dp_group_work(struct gale_group *g);
+/* work_fp.c: publish own records committed up to `upto` (dataplane thread). */
+unsigned dp_sequence_own(struct gale_group *g, uint64_t upto);
+/* group.c: stop the group with a status and the member that caused it. */
+void dp_group_stop(struct gale_group *g, enum gale_status st, uint32_t id, const char *why);
+/* node.c: agent start/stop, registration. */
+int dp_node_add_group(struct gale_node *node, struct gale_group *g);
+void dp_node_remove_group(struct gale_node *node, struct gale_group *g);
+/* node.c: pin the calling thread to a CPU through hwloc (0 or -errno). */
+int dp_pin_thread(struct gb_logger *log, int cpu);
+
+#endif

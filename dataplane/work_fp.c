@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The hot path of the dataplane thread: one pass over a group.
+ *
+ *   1. releases: turn the app's released deliveries into freed positions;
+ *   2. sequence: publish this member's committed records (tail, next_round);
+ *   3. receive: read every sender's next_round and tail, publish recv_pos;
+ *   4. order and deliver (FIFO, TOTAL, SAFE) into the delivery queue;
+ *   5. every few passes: heartbeat, and liveness of every peer.
+ *
+ * Total order: every record carries a round; the order is (round, sender
+ * rank, sequence). A member's next_round promises that none of its future
+ * records has a smaller round, so a record (r, s) is deliverable once every
+ * other member t has either a visible record after it or a promise past it
+ * ((r, s) < (next_round_t, t)). Idle members advance their promise to the
+ * highest round they have seen: Derecho's null messages, as a row field.
+ *
+ * No malloc, lock, syscall or log line here except in the liveness check,
+ * which runs every DP_LIVENESS_PASSES passes (one poll(2) per peer).
+ */
+#include "group.h"
+
+#include "base/clock.h"
+
+#include <string.h>
+
+#define DP_LIVENESS_PASSES 16
+
+static inline uint64_t
+ld_acq(const _Atomic uint64_t *p)
+{
+	return atomic_load_explicit(p, memory_order_acquire);
+}
+
+static inline void
+st_rel(_Atomic uint64_t *p, uint64_t v)
+{
+	atomic_store_explicit(p, v, memory_order_release);
+}
+
+static inline void
+cnt_add(_Atomic uint64_t *c, uint64_t v)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+			      memory_order_relaxed);
+}
+
+/* 1. Released deliveries become freed positions in the senders' rings. */
+static unsigned
+apply_releases(struct gale_group *g)
+{
+	/* A4: pairs with R4 in gale_release(); the app is done with those entries. */
+	uint64_t rel = ld_acq(&g->dq_released);
+	if (rel == g->dq_rel_seen)
+		return 0;
+	uint64_t touched = 0;
+	for (uint64_t i = g->dq_rel_seen; i != rel; i++) {
+		uint32_t k = (uint32_t)(i & (DP_DQ_SIZE - 1));
+		g->peers[g->dq_rank[k]].freed = g->dq_end[k];
+		touched |= 1ull << g->dq_rank[k];
+	}
+	g->dq_rel_seen = rel;
+	while (touched) {
+		unsigned r = (unsigned)__builtin_ctzll(touched);
+		touched &= touched - 1;
+		/* R7: the released bytes may be overwritten once the sender reads this (A7). */
+		st_rel(&g->row->freed_pos[r], g->peers[r].freed);
+	}
+	return 1;
+}
+
+unsigned
+dp_sequence_own(struct gale_group *g, uint64_t upto)
+{
+	if (upto == g->seq_pos)
+		return 0;
+	uint64_t round = 0;
+	if (g->mode != GALE_MODE_FIFO) {
+		round = GB_MAX(g->own_next_round, g->max_peer_round);
+		/* Stamp the round on every record since the last publish; the app
+		 * thread wrote them before R3 (or on this thread). */
+		for (uint64_t p = g->seq_pos; p < upto;) {
+			struct dp_rec *h = (struct dp_rec *)(g->ring + (p & g->ring_mask));
+			uint32_t lf = h->len_flags;
+			if (lf & DP_REC_PAD) {
+				p = (p | g->ring_mask) + 1;
+				continue;
+			}
+			h->round = round;
+			p += dp_rec_bytes(lf & DP_REC_LEN_MASK);
+		}
+		g->own_next_round = round + 1;
+	}
+	g->seq_pos = upto;
+	g->peers[g->my_rank].seen = upto;
+	atomic_store_explicit(&g->row->recv_pos[g->my_rank], upto, memory_order_relaxed);
+	/* R1: records up to `upto` are written; pairs with A1 in receive(). */
+	st_rel(&g->row->tail, upto);
+	if (g->mode != GALE_MODE_FIFO)
+		/* R2: after R1, so a reader that sees this promise sees those records (A2). */
+		st_rel(&g->row->next_round, g->own_next_round);
+	return 1;
+}
+
+/* 3. Read every sender's promise and tail; publish what this member has seen. */
+static unsigned
+receive(struct gale_group *g)
+{
+	unsigned work = 0;
+	uint64_t maxr = g->max_peer_round;
+	for (uint32_t r = 0; r < g->n; r++) {
+		struct dp_peer *p = &g->peers[r];
+		if (r == g->my_rank) {
+			p->nr_seen = g->own_next_round;
+			continue;
+		}
+		/* A2 then A1: a promise read first covers every record of the tail read after. */
+		uint64_t nr = ld_acq(&p->row->next_round);
+		uint64_t t = ld_acq(&p->row->tail);
+		if (nr > maxr)
+			maxr = nr;
+		p->nr_seen = nr;
+		if (t == p->seen)
+			continue;
+		if (gb_unlikely(t < p->seen || t - p->deliv_pos > g->ring_bytes)) {
+			cnt_add(&g->c_invalid, 1);
+			dp_group_stop(g, GALE_STATUS_STOPPED_FAILURE, p->id,
+				      "its ring tail moved backwards or past its capacity");
+			return work;
+		}
+		p->seen = t;
+		/* Relaxed is enough: nothing else is published with it. */
+		atomic_store_explicit(&g->row->recv_pos[r], t, memory_order_relaxed);
+		work++;
+	}
+	g->max_peer_round = maxr;
+	if (g->mode != GALE_MODE_FIFO && g->own_next_round < maxr) {
+		/* Null message: promise not to send below the highest round seen.
+		 * Safe with records still unsequenced: dp_sequence_own() gives them
+		 * a round of at least own_next_round. */
+		g->own_next_round = maxr;
+		g->peers[g->my_rank].nr_seen = maxr;
+		st_rel(&g->row->next_round, maxr);
+		work++;
+	}
+	if (work)
+		cnt_add(&g->c_rows, 1);
+	return work;
+}
+
+/* The record at p->deliv_pos, skipping pads; NULL if none is visible or the ring is corrupt. */
+static const struct dp_rec *
+peek(struct gale_group *g, struct dp_peer *p, uint32_t *len_out)
+{
+	while (p->deliv_pos < p->seen) {
+		uint64_t off = p->deliv_pos & g->ring_mask;
+		const struct dp_rec *h = (const struct dp_rec *)(p->ring + off);
+		uint32_t lf = h->len_flags; /* read once: validate the value used */
+		if (lf & DP_REC_PAD) {
+			uint64_t next = (p->deliv_pos | g->ring_mask) + 1;
+			if (gb_unlikely(next > p->seen))
+				goto bad;
+			p->deliv_pos = next;
+			continue;
+		}
+		uint32_t len = lf & DP_REC_LEN_MASK;
+		uint64_t bytes = dp_rec_bytes(len);
+		if (gb_unlikely(len == 0 || len > g->max_msg || off + bytes > g->ring_bytes ||
+				p->deliv_pos + bytes > p->seen || h->epoch != g->epoch32 ||
+				(g->mode != GALE_MODE_FIFO && h->round < p->last_round)))
+			goto bad;
+		*len_out = len;
+		return h;
+	}
+	return NULL;
+bad:
+	cnt_add(&g->c_invalid, 1);
+	dp_group_stop(g, GALE_STATUS_STOPPED_FAILURE, p->id, "a malformed record in its ring");
+	return NULL;
+}
+
+static inline void
+emit(struct gale_group *g, uint32_t rank, const struct dp_rec *h, uint32_t len, uint64_t prod)
+{
+	struct dp_peer *p = &g->peers[rank];
+	uint32_t k = (uint32_t)(prod & (DP_DQ_SIZE - 1));
+	g->dq[k] = (struct gale_msg){ .data = h + 1,
+				      .len = len,
+				      .sender = p->id,
+				      .seq = p->deliv_seq,
+				      .epoch = g->view.epoch };
+	p->deliv_pos += dp_rec_bytes(len);
+	p->deliv_seq++;
+	p->last_round = h->round;
+	g->dq_end[k] = p->deliv_pos;
+	g->dq_rank[k] = (uint8_t)rank;
+}
+
+static unsigned
+deliver_fifo(struct gale_group *g, uint64_t prod, uint64_t space)
+{
+	unsigned done = 0;
+	for (uint32_t i = 0; i < g->n && space; i++) {
+		uint32_t r = g->fifo_next + i;
+		if (r >= g->n)
+			r -= g->n;
+		struct dp_peer *p = &g->peers[r];
+		for (unsigned b = 0; b < DP_FIFO_BURST && space; b++) {
+			uint32_t len;
+			const struct dp_rec *h = peek(g, p, &len);
+			if (!h)
+				break;
+			emit(g, r, h, len, prod++);
+			space--;
+			done++;
+		}
+	}
+	if (++g->fifo_next == g->n)
+		g->fifo_next = 0;
+	return done;
+}
+
+/* (r1, s1) < (r2, s2) in the total order. */
+static inline bool
+key_lt(uint64_t r1, uint32_t s1, uint64_t r2, uint32_t s2)
+{
+	return r1 < r2 || (r1 == r2 && s1 < s2);
+}
+
+/* SAFE: bytes of rank r's ring that every member has seen. */
+static uint64_t
+stable_of(struct gale_group *g, uint32_t r)
+{
+	uint64_t m = g->peers[r].seen; /* this member's own view, and <= the sender's */
+	for (uint32_t j = 0; j < g->n; j++) {
+		if (j == r || j == g->my_rank)
+			continue;
+		uint64_t v = atomic_load_explicit(&g->peers[j].row->recv_pos[r], memory_order_relaxed);
+		if (v < m)
+			m = v;
+	}
+	return m;
+}
+
+static unsigned
+deliver_total(struct gale_group *g, uint64_t prod, uint64_t space, bool safe)
+{
+	const struct dp_rec *head[GALE_MAX_MEMBERS];
+	uint32_t hlen[GALE_MAX_MEMBERS];
+	uint64_t stable[GALE_MAX_MEMBERS];
+	uint32_t status0 = atomic_load_explicit(&g->status, memory_order_relaxed);
+	for (uint32_t r = 0; r < g->n; r++) {
+		head[r] = peek(g, &g->peers[r], &hlen[r]);
+		if (safe && head[r])
+			stable[r] = stable_of(g, r);
+	}
+	if (atomic_load_explicit(&g->status, memory_order_relaxed) != status0)
+		return 0; /* a peek found corruption */
+	unsigned done = 0;
+	while (space) {
+		uint32_t best = UINT32_MAX;
+		for (uint32_t r = 0; r < g->n; r++)
+			if (head[r] && (best == UINT32_MAX ||
+					key_lt(head[r]->round, r, head[best]->round, best)))
+				best = r;
+		if (best == UINT32_MAX)
+			break;
+		/* The first record anyone else may still put before best's. */
+		uint64_t lim_r = UINT64_MAX;
+		uint32_t lim_s = UINT32_MAX;
+		for (uint32_t t = 0; t < g->n; t++) {
+			if (t == best)
+				continue;
+			uint64_t rr = head[t] ? head[t]->round : g->peers[t].nr_seen;
+			if (key_lt(rr, t, lim_r, lim_s)) {
+				lim_r = rr;
+				lim_s = t;
+			}
+		}
+		struct dp_peer *p = &g->peers[best];
+		unsigned n0 = done;
+		while (head[best] && space && key_lt(head[best]->round, best, lim_r, lim_s)) {
+			if (safe && p->deliv_pos + dp_rec_bytes(hlen[best]) > stable[best])
+				break;
+			emit(g, best, head[best], hlen[best], prod++);
+			space--;
+			done++;
+			head[best] = peek(g, p, &hlen[best]);
+		}
+		if (done == n0)
+			break;
+	}
+	return done;
+}
+
+/* 4. Move deliverable records into the delivery queue. */
+static unsigned
+deliver(struct gale_group *g)
+{
+	uint64_t prod = atomic_load_explicit(&g->dq_prod, memory_order_relaxed);
+	uint64_t space = DP_DQ_SIZE - (prod - g->dq_rel_seen);
+	if (!space)
+		return 0;
+	unsigned n;
+	if (g->mode == GALE_MODE_FIFO)
+		n = deliver_fifo(g, prod, space);
+	else
+		n = deliver_total(g, prod, space, g->mode == GALE_MODE_SAFE);
+	if (n)
+		/* R5: the queue entries are written; pairs with A5 in gale_poll(). */
+		st_rel(&g->dq_prod, prod + n);
+	return n;
+}
+
+/* 5. Heartbeat, and whether every peer is still there. */
+static void
+liveness(struct gale_group *g, uint64_t now)
+{
+	atomic_store_explicit(&g->row->heartbeat, g->passes, memory_order_relaxed);
+	for (uint32_t r = 0; r < g->n; r++) {
+		struct dp_peer *p = &g->peers[r];
+		if (r == g->my_rank)
+			continue;
+		/* A8 */
+		uint32_t st = atomic_load_explicit(&p->row->state, memory_order_acquire);
+		if (st == DP_STATE_LEFT) {
+			dp_group_stop(g, GALE_STATUS_STOPPED_LEFT, p->id, "it left the group");
+			return;
+		}
+		if (st == DP_STATE_STOPPED) {
+			/* A8: pairs with R8 in dp_group_stop(); failed_id and stop_status are set. */
+			uint32_t f = atomic_load_explicit(&p->row->failed_id, memory_order_relaxed);
+			uint32_t why = atomic_load_explicit(&p->row->stop_status, memory_order_relaxed);
+			dp_group_stop(g,
+				      why == GALE_STATUS_STOPPED_LEFT ? GALE_STATUS_STOPPED_LEFT
+								      : GALE_STATUS_STOPPED_FAILURE,
+				      f, "a peer stopped for it");
+			return;
+		}
+		if (g->ops->peer_alive(g->drv, p->id) == 0) {
+			dp_group_stop(g, GALE_STATUS_STOPPED_FAILURE, p->id, "its process exited");
+			return;
+		}
+		uint64_t hb = atomic_load_explicit(&p->row->heartbeat, memory_order_relaxed);
+		if (hb != p->hb_seen) {
+			p->hb_seen = hb;
+			p->hb_change_ns = now;
+		} else if (now - p->hb_change_ns > g->fail_timeout_ns) {
+			dp_group_stop(g, GALE_STATUS_STOPPED_FAILURE, p->id,
+				      "its heartbeat stalled past fail_timeout");
+			return;
+		}
+	}
+}
+
+unsigned
+dp_group_work(struct gale_group *g)
+{
+	if (atomic_load_explicit(&g->status, memory_order_relaxed) != GALE_STATUS_RUNNING)
+		return 0;
+	unsigned work = apply_releases(g);
+	if (g->agent)
+		/* A3: pairs with R3 in gale_commit(); the records are written. */
+		work += dp_sequence_own(g, ld_acq(&g->commit_shared));
+	work += receive(g);
+	work += deliver(g);
+	g->passes++;
+	cnt_add(&g->c_polls, 1);
+	if (!work)
+		cnt_add(&g->c_idle_polls, 1);
+	if ((g->passes & (DP_LIVENESS_PASSES - 1)) == 0) {
+		uint64_t now = gb_now_ns();
+		if (now - g->liveness_ns >= DP_LIVENESS_PERIOD_NS) {
+			g->liveness_ns = now;
+			liveness(g, now);
+		}
+	}
+	return work;
+}

@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The shm driver: one POSIX shared-memory object per member,
+ * /dev/shm/gale.<group>.<id>, created and written by its owner only and
+ * mapped read-only by every peer (a peer cannot corrupt another's ring).
+ *
+ * Liveness: each peer's process is watched through a pidfd, which becomes
+ * readable the moment the process exits (zombie or not); where pidfd_open is
+ * missing, kill(pid, 0) is the fallback.
+ */
+#include "../drv.h"
+
+#include "base/compiler.h"
+#include "gale/gale.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define SHM_MAGIC 0x314d4853454c4147ull /* "GALESHM1" */
+#define SHM_VERSION 1
+
+/* The driver's header at the front of each region (DRV_REGION_HDR_BYTES). */
+struct shm_hdr {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t member_id;
+	uint64_t region_bytes;
+	uint64_t conf_hash;
+	int32_t pid;
+	uint32_t pad;
+	/* R0: release-stored last by publish(); pairs with A0 in attach(). */
+	_Atomic uint32_t ready;
+};
+static_assert(sizeof(struct shm_hdr) <= DRV_REGION_HDR_BYTES, "shm header too large");
+
+struct shm_peer {
+	const struct shm_hdr *hdr; /* whole region, read-only; NULL until attached */
+	int pidfd;                 /* -1: use kill(pid, 0) */
+	int32_t pid;
+};
+
+struct drv {
+	struct drv_conf conf;
+	char group[GALE_NAME_MAX + 1];
+	char path[96];
+	struct shm_hdr *own;
+	struct shm_peer peers[GALE_MAX_MEMBERS];
+	uint32_t peer_ids[GALE_MAX_MEMBERS];
+	unsigned n_peers;
+};
+
+static void
+obj_name(char *buf, size_t n, const char *group, uint32_t id)
+{
+	snprintf(buf, n, "/gale.%s.%u", group, id);
+}
+
+static int
+pid_alive(int32_t pid)
+{
+	if (pid <= 0)
+		return 0;
+	return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+/* An existing object for this id: refuse if a live process owns it, else remove it. */
+static int
+clear_stale(const char *name)
+{
+	int fd = shm_open(name, O_RDONLY, 0);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	struct stat st;
+	int32_t pid = 0;
+	if (fstat(fd, &st) == 0 && (size_t)st.st_size >= sizeof(struct shm_hdr)) {
+		const struct shm_hdr *h = mmap(NULL, sizeof(*h), PROT_READ, MAP_SHARED, fd, 0);
+		if (h != MAP_FAILED) {
+			if (h->magic == SHM_MAGIC)
+				pid = h->pid;
+			munmap((void *)h, sizeof(*h));
+		}
+	}
+	close(fd);
+	if (pid && pid != getpid() && pid_alive(pid))
+		return -EEXIST;
+	if (shm_unlink(name) != 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static int
+shm_open_region(const struct drv_conf *conf, struct drv **out, void **region)
+{
+	struct drv *d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->conf = *conf;
+	snprintf(d->group, sizeof(d->group), "%s", conf->group);
+	d->conf.group = d->group;
+	for (unsigned i = 0; i < GALE_MAX_MEMBERS; i++)
+		d->peers[i].pidfd = -1;
+	obj_name(d->path, sizeof(d->path), conf->group, conf->my_id);
+
+	int rc = clear_stale(d->path);
+	if (rc < 0)
+		goto fail;
+	int fd = shm_open(d->path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	if (fd < 0) {
+		rc = errno == EEXIST ? -EEXIST : -errno;
+		goto fail;
+	}
+	if (ftruncate(fd, (off_t)conf->region_bytes) != 0) {
+		rc = -errno;
+		close(fd);
+		shm_unlink(d->path);
+		goto fail;
+	}
+	void *p = mmap(NULL, conf->region_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED) {
+		rc = -errno;
+		shm_unlink(d->path);
+		goto fail;
+	}
+	d->own = p;
+	d->own->magic = SHM_MAGIC;
+	d->own->version = SHM_VERSION;
+	d->own->member_id = conf->my_id;
+	d->own->region_bytes = conf->region_bytes;
+	d->own->conf_hash = conf->conf_hash;
+	d->own->pid = getpid();
+	*out = d;
+	*region = p;
+	return 0;
+fail:
+	free(d);
+	return rc;
+}
+
+static void
+shm_publish(struct drv *d)
+{
+	/* R0: the region's contents before this store are visible after A0. */
+	atomic_store_explicit(&d->own->ready, 1, memory_order_release);
+}
+
+static struct shm_peer *
+peer_slot(struct drv *d, uint32_t id, bool create)
+{
+	for (unsigned i = 0; i < d->n_peers; i++)
+		if (d->peer_ids[i] == id)
+			return &d->peers[i];
+	if (!create || d->n_peers == GALE_MAX_MEMBERS)
+		return NULL;
+	d->peer_ids[d->n_peers] = id;
+	return &d->peers[d->n_peers++];
+}
+
+static int
+shm_attach(struct drv *d, uint32_t id, const void **region)
+{
+	if (id == d->conf.my_id) {
+		*region = d->own;
+		return 0;
+	}
+	struct shm_peer *p = peer_slot(d, id, true);
+	if (!p)
+		return -ENOSPC;
+	if (p->hdr) {
+		*region = p->hdr;
+		return 0;
+	}
+	char name[96];
+	obj_name(name, sizeof(name), d->group, id);
+	int fd = shm_open(name, O_RDONLY, 0);
+	if (fd < 0)
+		return errno == ENOENT ? -EAGAIN : -errno;
+	struct stat st;
+	int rc = -EAGAIN;
+	if (fstat(fd, &st) != 0) {
+		rc = -errno;
+		goto out;
+	}
+	if ((uint64_t)st.st_size < sizeof(struct shm_hdr))
+		goto out; /* being created */
+	const struct shm_hdr *h = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (h == MAP_FAILED) {
+		rc = -errno;
+		goto out;
+	}
+	/* A0: pairs with R0; after it the peer's initialised region is visible. */
+	if (!atomic_load_explicit(&h->ready, memory_order_acquire) || !pid_alive(h->pid)) {
+		rc = -EAGAIN; /* not ready yet, or left behind by a dead process */
+	} else if (h->magic != SHM_MAGIC || h->version != SHM_VERSION) {
+		rc = -GALE_EVERSION;
+	} else if (h->region_bytes != (uint64_t)st.st_size || h->member_id != id ||
+		   h->region_bytes != d->conf.region_bytes || h->conf_hash != d->conf.conf_hash) {
+		rc = -GALE_ECONFIG;
+	} else {
+		p->hdr = h;
+		p->pid = h->pid;
+		p->pidfd = (int)syscall(SYS_pidfd_open, h->pid, 0);
+		*region = h;
+		rc = 0;
+	}
+	if (rc != 0)
+		munmap((void *)h, (size_t)st.st_size);
+out:
+	close(fd);
+	return rc;
+}
+
+static int
+shm_peer_alive(struct drv *d, uint32_t id)
+{
+	if (id == d->conf.my_id)
+		return 1;
+	struct shm_peer *p = peer_slot(d, id, false);
+	if (!p || !p->hdr)
+		return -EINVAL;
+	if (p->pidfd >= 0) {
+		struct pollfd pfd = { .fd = p->pidfd, .events = POLLIN };
+		int n = poll(&pfd, 1, 0);
+		if (n > 0)
+			return 0; /* readable: the process has exited */
+		if (n == 0)
+			return 1;
+	}
+	return pid_alive(p->pid);
+}
+
+static int32_t
+shm_peer_pid(struct drv *d, uint32_t id)
+{
+	if (id == d->conf.my_id)
+		return getpid();
+	struct shm_peer *p = peer_slot(d, id, false);
+	return p ? p->pid : 0;
+}
+
+static void
+shm_close(struct drv *d)
+{
+	for (unsigned i = 0; i < d->n_peers; i++) {
+		if (d->peers[i].hdr)
+			munmap((void *)d->peers[i].hdr, d->conf.region_bytes);
+		if (d->peers[i].pidfd >= 0)
+			close(d->peers[i].pidfd);
+	}
+	if (d->own) {
+		munmap(d->own, d->conf.region_bytes);
+		shm_unlink(d->path);
+	}
+	free(d);
+}
+
+const struct drv_ops drv_shm_ops = {
+	.name = "shm",
+	.open = shm_open_region,
+	.publish = shm_publish,
+	.attach = shm_attach,
+	.peer_alive = shm_peer_alive,
+	.peer_pid = shm_peer_pid,
+	.close = shm_close,
+};

@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Gale: virtually synchronous group multicast.
+ *
+ * The whole public C API. Conventions:
+ * - every call returns 0 (or a count) on success and a negative error code
+ *   on failure: -errno values, or -GALE_E* codes above 4096 for protocol
+ *   conditions; gale_strerror() names both;
+ * - a zero-initialised configuration struct means "all defaults";
+ * - "thread:" says which thread may call, "blocks:" whether it can block.
+ *
+ * Objects:
+ * - a node (struct gale_node) is this process's presence: its dataplane
+ *   agents, counters and log sink;
+ * - a group (struct gale_group) is this node's membership in one group: a
+ *   send ring it owns, read in place by every member, and a status row.
+ */
+#ifndef GALE_GALE_H
+#define GALE_GALE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GALE_VERSION_MAJOR 0
+#define GALE_VERSION_MINOR 1
+
+/** Most members a group can have. */
+#define GALE_MAX_MEMBERS 64
+/** Longest group name, without the terminating NUL. */
+#define GALE_NAME_MAX 47
+
+/* Error codes beyond errno (all returned negated). */
+enum gale_error {
+	GALE_EBASE = 4096,
+	GALE_ESTOPPED,   /**< the group stopped: a member failed or left (see status) */
+	GALE_EVERSION,   /**< a peer speaks another protocol or layout version */
+	GALE_ECONFIG,    /**< peers disagree on the group's configuration */
+	GALE_EWEDGED,    /**< the view is changing: sends are held until it is installed */
+	GALE_EMINORITY,  /**< this side lost the majority and stopped */
+	GALE_ELAST,
+};
+
+/** Delivery guarantee of a group (DESIGN.md §3). */
+enum gale_mode {
+	GALE_MODE_SAFE = 0, /**< total order, delivered once every member has it (default) */
+	GALE_MODE_TOTAL,    /**< one order across all senders */
+	GALE_MODE_FIFO,     /**< per-sender order, reliable */
+};
+
+/** What a dataplane thread does when a pass found no work. */
+enum gale_idle {
+	GALE_IDLE_BACKOFF = 0, /**< spin, then yield, then sleep up to idle_max_ns (default) */
+	GALE_IDLE_SPIN,        /**< never give the core away (lowest latency; needs a core) */
+	GALE_IDLE_YIELD,       /**< sched_yield() */
+};
+
+/** Who drives the dataplane. */
+enum gale_threading {
+	GALE_THREADING_APP = 0, /**< run to completion: the app's calls to gale_poll() do the work */
+	GALE_THREADING_AGENT,   /**< a dataplane agent thread per node does the work */
+};
+
+typedef void (*gale_log_fn)(void *arg, int level, const char *id, const char *msg);
+
+enum gale_log_level { GALE_LOG_ERR = 3, GALE_LOG_WARN = 4, GALE_LOG_INFO = 6, GALE_LOG_DEBUG = 7 };
+
+struct gale_node_conf {
+	enum gale_threading threading;
+	enum gale_idle idle;
+	uint64_t idle_max_ns; /**< longest backoff sleep; 0 = 100 us */
+	/** CPU to pin the agent thread (AGENT) or the calling thread (APP) to,
+	 *  through hwloc; -1 or 0 with pin=false: no pinning. */
+	bool pin;
+	int cpu;
+	gale_log_fn log_fn; /**< replaces the default sink (stderr); NULL = default */
+	void *log_arg;
+	int log_level; /**< 0 = GALE_LOG_WARN */
+};
+
+/** One member of a view. */
+struct gale_member {
+	uint32_t id;  /**< the member's id, unique in the group */
+	int32_t pid;  /**< its process (shm driver) */
+};
+
+/** A view: an epoch and its ordered member list (rank = index). */
+struct gale_view {
+	uint64_t epoch;
+	uint32_t n_members;
+	uint32_t my_rank;
+	struct gale_member members[GALE_MAX_MEMBERS];
+};
+
+/** Why a group stopped (gale_group_status()). */
+enum gale_status {
+	GALE_STATUS_JOINING = 0,
+	GALE_STATUS_RUNNING,
+	GALE_STATUS_STOPPED_FAILURE, /**< a member died or hung; see failed_id */
+	GALE_STATUS_STOPPED_LEFT,    /**< gale_group_leave() was called */
+};
+
+struct gale_group_status {
+	enum gale_status status;
+	uint32_t failed_id; /**< with STOPPED_FAILURE: the member seen dead */
+	uint64_t epoch;
+};
+
+typedef void (*gale_view_fn)(void *arg, const struct gale_view *view);
+typedef void (*gale_status_fn)(void *arg, const struct gale_group_status *st);
+
+struct gale_group_conf {
+	const char *name;       /**< group name: [A-Za-z0-9_.-]{1,47}; required */
+	const char *driver;     /**< "shm" (default) */
+	enum gale_mode mode;
+	uint32_t my_id;         /**< this member's id (must appear in member_ids) */
+	uint32_t n_members;     /**< size of the static initial view, 1..GALE_MAX_MEMBERS */
+	const uint32_t *member_ids; /**< n_members ids in rank order; NULL = 0..n-1 */
+	uint64_t ring_bytes;    /**< send ring size, power of two >= 64 KiB; 0 = 4 MiB */
+	uint64_t join_timeout_ns;  /**< how long gale_group_join() waits for peers; 0 = 10 s */
+	uint64_t fail_timeout_ns;  /**< a peer whose heartbeat stalls this long is failed; 0 = 500 ms */
+	gale_view_fn on_view;   /**< view upcall (on the thread that calls gale_poll()) */
+	gale_status_fn on_status; /**< stop upcall (same thread) */
+	void *cb_arg;
+};
+
+/** A delivered message: a pointer into the sender's ring, valid until released. */
+struct gale_msg {
+	const void *data;
+	uint32_t len;
+	uint32_t sender;  /**< sender's member id */
+	uint64_t seq;     /**< sender's sequence number in this epoch, from 0 */
+	uint64_t epoch;
+};
+
+struct gale_counters {
+	uint64_t sent_msgs;
+	uint64_t sent_bytes;
+	uint64_t delivered_msgs;
+	uint64_t delivered_bytes;
+	uint64_t backpressure;   /**< claims refused with -EAGAIN */
+	uint64_t polls;          /**< dataplane passes */
+	uint64_t idle_polls;     /**< passes that found no work */
+	uint64_t rows_published; /**< status rows written */
+	uint64_t invalid_records; /**< ring records that failed validation (dropped) */
+	uint64_t peer_failures;  /**< peers seen dead or hung */
+};
+
+struct gale_node;
+struct gale_group;
+
+/* ------------------------------------------------------------------ */
+/* Life cycle                                                          */
+
+/**
+ * Create this process's node.
+ * thread: any. blocks: no (starts the agent thread with THREADING_AGENT).
+ * @return 0; -EINVAL with a logged reason (bad enum, cpu out of range);
+ *   -ENOTSUP pin requested but Gale was built without hwloc; -ENOMEM.
+ */
+int gale_node_create(const struct gale_node_conf *conf, struct gale_node **out);
+
+/**
+ * Stop the agent (if any), leave every group still joined, free the node.
+ * thread: not a dataplane callback. blocks: until the agent thread exits.
+ */
+void gale_node_destroy(struct gale_node *node);
+
+/**
+ * Join a group with a static initial view: create this member's ring and
+ * status row, then wait until every member of the view is attached.
+ * thread: any but the agent's. blocks: up to join_timeout_ns.
+ * @return 0; -EINVAL bad configuration (logged: which field, what is valid);
+ *   -ETIMEDOUT a peer did not appear in time; -GALE_ECONFIG a peer was
+ *   created with another mode, view or ring size; -GALE_EVERSION a peer of
+ *   another layout version; -GALE_ESTOPPED a peer died while joining;
+ *   -EEXIST this member id is already live; -ENOMEM; other -errno from shm.
+ */
+int gale_group_join(struct gale_node *node, const struct gale_group_conf *conf,
+		    struct gale_group **out);
+
+/**
+ * Leave the group and free it. Messages not yet delivered are discarded.
+ * thread: the group's app thread. blocks: briefly, for the agent to let go.
+ */
+void gale_group_leave(struct gale_group *g);
+
+/* ------------------------------------------------------------------ */
+/* Sending                                                             */
+
+/** Largest message this group accepts (ring_bytes / 4). thread: any. */
+uint32_t gale_group_max_msg(const struct gale_group *g);
+
+/**
+ * Claim space for one message of len bytes in this member's send ring.
+ * Fill *buf, then gale_commit() or gale_abort(). One claim at a time.
+ * thread: the group's app thread. blocks: no.
+ * @return 0; -EMSGSIZE len is 0 or above gale_group_max_msg(); -EAGAIN the
+ *   ring is full (some member has not released older messages yet): poll
+ *   and retry; -EBUSY a claim is already open; -GALE_ESTOPPED the group stopped.
+ */
+int gale_claim(struct gale_group *g, uint32_t len, void **buf);
+
+/**
+ * Make the claimed message visible to the group. Shrinks it to len bytes
+ * (len <= claimed). Sets *seq (if not NULL) to its sequence number.
+ * thread: the app thread. blocks: no.
+ * @return 0; -EINVAL no claim open or len larger than claimed or 0.
+ */
+int gale_commit(struct gale_group *g, uint32_t len, uint64_t *seq);
+
+/** Drop the open claim. @return 0; -EINVAL no claim open. */
+int gale_abort(struct gale_group *g);
+
+/**
+ * Copying send: claim, memcpy, commit.
+ * thread: the app thread. blocks: no.
+ * @return 0 or the errors of gale_claim().
+ */
+int gale_send(struct gale_group *g, const void *data, uint32_t len);
+
+/* ------------------------------------------------------------------ */
+/* Receiving                                                           */
+
+/**
+ * Make progress (THREADING_APP) and hand out up to max deliveries in order.
+ * Each msgs[i].data stays valid until gale_release() covers it. At most
+ * GALE_MAX_UNRELEASED messages may be held unreleased; past that, poll
+ * returns 0 until some are released.
+ * thread: the group's app thread. blocks: no.
+ * @return number of messages (0..max); -GALE_ESTOPPED the group stopped
+ *   and everything deliverable was delivered (see gale_group_status()).
+ */
+int gale_poll(struct gale_group *g, struct gale_msg *msgs, int max);
+
+#define GALE_MAX_UNRELEASED 1024
+
+/**
+ * Release the n oldest messages handed out by gale_poll(), letting their
+ * senders reuse the space. thread: the app thread. blocks: no.
+ * @return 0; -EINVAL n is larger than the number held.
+ */
+int gale_release(struct gale_group *g, int n);
+
+typedef void (*gale_deliver_fn)(void *arg, const struct gale_msg *msg);
+
+/**
+ * Callback form: deliver up to max messages to fn, releasing each after fn
+ * returns. thread: the app thread. blocks: no.
+ * @return as gale_poll().
+ */
+int gale_poll_cb(struct gale_group *g, gale_deliver_fn fn, void *arg, int max);
+
+/* ------------------------------------------------------------------ */
+/* Inspection                                                          */
+
+/** Copy the current view. thread: app thread. @return 0. */
+int gale_group_view(const struct gale_group *g, struct gale_view *out);
+
+/** Copy the group's status. thread: app thread. @return 0. */
+int gale_group_status(const struct gale_group *g, struct gale_group_status *out);
+
+/** Sum of the node's counters over its groups. thread: any (relaxed reads). */
+void gale_node_counters(const struct gale_node *node, struct gale_counters *out);
+
+/** Counters of one group. thread: any (relaxed reads). */
+void gale_group_counters(const struct gale_group *g, struct gale_counters *out);
+
+/** Text for a return code (negative or positive; errno values too). thread: any. */
+const char *gale_strerror(int err);
+
+/** Parse "safe"/"total"/"fifo". @return 0; -EINVAL. */
+int gale_mode_parse(const char *s, enum gale_mode *out);
+const char *gale_mode_name(enum gale_mode m);
+/** Parse "spin"/"yield"/"backoff". @return 0; -EINVAL. */
+int gale_idle_parse(const char *s, enum gale_idle *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* GALE_GALE_H */
