@@ -119,6 +119,7 @@ struct gale_node {
 	_Atomic bool stop;
 	_Atomic uint64_t agent_passes; /* full passes over groups; leave waits on it */
 	pthread_mutex_t lock;          /* join/leave only, never the agent */
+	struct gb_idle app_idle;       /* gale_node_idle(): the app thread's */
 };
 
 /* work_fp.c: one dataplane pass over a group; returns the work done. */

@@ -112,6 +112,7 @@ gale_node_create(const struct gale_node_conf *conf, struct gale_node **out)
 		return -ENOMEM;
 	node->conf = *conf;
 	node->log = lg;
+	gb_idle_init(&node->app_idle, (enum gb_idle_kind)conf->idle, conf->idle_max_ns);
 	pthread_mutex_init(&node->lock, NULL);
 	int rc = 0;
 	if (conf->pin && conf->threading == GALE_THREADING_APP)
@@ -213,4 +214,10 @@ gale_node_counters(const struct gale_node *node, struct gale_counters *out)
 		out->invalid_records += c.invalid_records;
 		out->peer_failures += c.peer_failures;
 	}
+}
+
+void
+gale_node_idle(struct gale_node *node, unsigned work)
+{
+	gb_idle_step(&node->app_idle, work);
 }

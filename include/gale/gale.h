@@ -255,6 +255,14 @@ typedef void (*gale_deliver_fn)(void *arg, const struct gale_msg *msg);
  */
 int gale_poll_cb(struct gale_group *g, gale_deliver_fn fn, void *arg, int max);
 
+/**
+ * For run-to-completion loops: report that one pass of the app's loop did
+ * `work` units of work; when it did none, idle as the node's idle strategy
+ * says (spin: a pause; yield: sched_yield; backoff: spin, yield, then sleep
+ * up to idle_max_ns, doubling). thread: the app thread. blocks: may sleep.
+ */
+void gale_node_idle(struct gale_node *node, unsigned work);
+
 /* ------------------------------------------------------------------ */
 /* Inspection                                                          */
 

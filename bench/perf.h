@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/* gale-perf: what the parent and its member processes share. */
+#ifndef GALE_BENCH_PERF_H
+#define GALE_BENCH_PERF_H
+
+#include "perf_hist.h"
+
+#include <gale/gale.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct perf_opts {
+	uint32_t members;
+	uint32_t senders;
+	uint32_t size_min, size_max; /* equal unless --size MIN-MAX */
+	enum gale_mode mode;
+	double duration_s; /* 0 with count */
+	uint64_t count;    /* per sender; 0 with duration */
+	double rate;       /* per sender, msgs/s; 0 = as fast as possible */
+	enum gale_idle idle;
+	bool idle_set;
+	enum gale_threading threading;
+	const char *driver;
+	const char *log_dir;
+	bool json;
+	bool baseline;
+	bool pin;
+	uint64_t ring_bytes;
+	int kill_member; /* -1: none */
+	double kill_at_s;
+	uint64_t seed;
+};
+
+/* One member's report; written by that member, read by the parent after it exits. */
+struct perf_slot {
+	_Atomic int32_t pid;
+	_Atomic uint32_t joined;
+	_Atomic uint64_t sent_final; /* UINT64_MAX until the sender is done */
+	_Atomic uint32_t done;       /* delivered everything */
+	_Atomic uint32_t stopped;    /* saw the group stop */
+	uint32_t failed_id;
+	uint32_t stop_status;
+	int32_t error; /* a negative Gale code that ended the run, or 0 */
+	uint64_t t_stop_ns;
+	uint64_t t_done_ns;
+	uint64_t sent;
+	uint64_t delivered;
+	uint64_t delivered_bytes;
+	uint64_t backpressure;
+	double cpu_s;
+	struct perf_hist lat; /* deliveries of others' messages, ns */
+};
+
+struct perf_shared {
+	_Atomic uint64_t t_start_ns; /* set by the parent once every member joined */
+	_Atomic uint32_t abort_run;
+	uint64_t t_kill_ns;
+	struct perf_slot slot[GALE_MAX_MEMBERS];
+};
+
+/* Payload prefix gale-perf writes into every message of at least 16 bytes. */
+struct perf_payload {
+	uint64_t t_ns; /* scheduled (with --rate) or actual send time, CLOCK_MONOTONIC */
+	uint64_t seq;
+};
+
+/* Results of one run (gale or baseline). */
+struct perf_result {
+	double msgs_per_s;
+	double deliveries_per_s;
+	double mb_per_s;
+	double cpu_s_per_m;
+	uint64_t msgs;
+	double elapsed_s;
+	struct perf_hist lat;
+};
+
+int perf_member_main(const struct perf_opts *o, struct perf_shared *sh, uint32_t id,
+		     const char *group);
+int perf_baseline_run(const struct perf_opts *o, struct perf_result *out);
+
+uint64_t perf_now_ns(void);
+void perf_fill(void *buf, uint32_t len, uint64_t t_ns, uint64_t seq, uint32_t sender);
+uint32_t perf_msg_len(const struct perf_opts *o, uint64_t *rng);
+
+#endif

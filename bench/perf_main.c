@@ -1,0 +1,562 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gale-perf: fork N member processes on this host, let them multicast
+ * through Gale, print what they did (throughput, latency percentiles, CPU
+ * cost), optionally next to a plain shared-memory ring (--baseline).
+ */
+#include "perf.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <glob.h>
+#include <stdarg.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define EXIT_USAGE 2
+#define EXIT_RUN_FAILED 1
+#define STOP_REPORT_LIMIT_S 1.0 /* survivors must see a killed member within this */
+
+static const char usage_text[] =
+	"usage: gale-perf [options]\n"
+	"  --members N           member processes, 1..64 (default 3)\n"
+	"  --senders K           how many of them send, 1..N (default 1)\n"
+	"  --size BYTES|MIN-MAX  message size, or a uniform random range (default 64)\n"
+	"  --mode fifo|total|safe  delivery guarantee (default safe)\n"
+	"  --duration SECONDS    send for this long (default 5), or\n"
+	"  --count N             messages per sender\n"
+	"  --rate MSGS_PER_S     per sender, open loop; 0 = as fast as possible (default 0)\n"
+	"  --idle spin|yield|backoff  what an idle member does (default backoff)\n"
+	"  --threading app|agent  run to completion in the app thread, or an agent thread\n"
+	"  --driver shm          transport (default shm)\n"
+	"  --ring-bytes N        send ring per member, power of two (default 4194304)\n"
+	"  --no-pin              do not pin members to cores (default: member i on cpu i %% ncpu)\n"
+	"  --kill MEMBER@SECONDS SIGKILL a member at that time into the run\n"
+	"  --log-dir DIR         write DIR/member-<id>.log delivery logs\n"
+	"  --seed N              random sizes seed (default 1)\n"
+	"  --json                print one JSON object instead of text\n"
+	"  --baseline            also run a plain SPSC shared-memory ring, print ratios\n"
+	"exit status: 0 ok, 1 the run failed (a member failed or an error), 2 bad usage\n";
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("gale-perf: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\n(gale-perf --help lists every option)\n", stderr);
+	exit(EXIT_USAGE);
+}
+
+static uint64_t
+parse_u64(const char *flag, const char *s, uint64_t lo, uint64_t hi)
+{
+	char *end;
+	errno = 0;
+	if (!s || !*s || *s == '-' || *s == '+')
+		usage_error("%s '%s' is invalid: valid: an integer from %llu to %llu", flag,
+			    s ? s : "", (unsigned long long)lo, (unsigned long long)hi);
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end || v < lo || v > hi)
+		usage_error("%s '%s' is invalid: valid: an integer from %llu to %llu", flag, s,
+			    (unsigned long long)lo, (unsigned long long)hi);
+	return v;
+}
+
+static double
+parse_double(const char *flag, const char *s, double lo, double hi)
+{
+	char *end;
+	errno = 0;
+	double v = s && *s ? strtod(s, &end) : NAN;
+	if (!s || !*s || errno || *end || !(v >= lo && v <= hi))
+		usage_error("%s '%s' is invalid: valid: a number from %g to %g", flag, s ? s : "",
+			    lo, hi);
+	return v;
+}
+
+#define MAX_SIZE (16u << 20)
+
+static void
+parse_size(struct perf_opts *o, const char *s)
+{
+	const char *dash = strchr(s, '-');
+	if (dash && dash != s) {
+		char lo[32];
+		size_t n = (size_t)(dash - s);
+		if (n >= sizeof(lo))
+			usage_error("--size '%s' is invalid: valid: BYTES or MIN-MAX", s);
+		memcpy(lo, s, n);
+		lo[n] = 0;
+		o->size_min = (uint32_t)parse_u64("--size MIN", lo, 1, MAX_SIZE);
+		o->size_max = (uint32_t)parse_u64("--size MAX", dash + 1, 1, MAX_SIZE);
+		if (o->size_min > o->size_max)
+			usage_error("--size '%s' is invalid: MIN is larger than MAX", s);
+	} else {
+		o->size_min = o->size_max = (uint32_t)parse_u64("--size", s, 1, MAX_SIZE);
+	}
+}
+
+static void
+parse_args(int argc, char **argv, struct perf_opts *o)
+{
+	enum { O_MEMBERS = 256, O_SENDERS, O_SIZE, O_MODE, O_DURATION, O_COUNT, O_RATE, O_IDLE,
+	       O_THREADING, O_DRIVER, O_RING, O_NOPIN, O_KILL, O_LOGDIR, O_SEED, O_JSON,
+	       O_BASELINE, O_HELP };
+	static const struct option opts[] = {
+		{ "members", required_argument, 0, O_MEMBERS },
+		{ "senders", required_argument, 0, O_SENDERS },
+		{ "size", required_argument, 0, O_SIZE },
+		{ "mode", required_argument, 0, O_MODE },
+		{ "duration", required_argument, 0, O_DURATION },
+		{ "count", required_argument, 0, O_COUNT },
+		{ "rate", required_argument, 0, O_RATE },
+		{ "idle", required_argument, 0, O_IDLE },
+		{ "threading", required_argument, 0, O_THREADING },
+		{ "driver", required_argument, 0, O_DRIVER },
+		{ "ring-bytes", required_argument, 0, O_RING },
+		{ "no-pin", no_argument, 0, O_NOPIN },
+		{ "kill", required_argument, 0, O_KILL },
+		{ "log-dir", required_argument, 0, O_LOGDIR },
+		{ "seed", required_argument, 0, O_SEED },
+		{ "json", no_argument, 0, O_JSON },
+		{ "baseline", no_argument, 0, O_BASELINE },
+		{ "help", no_argument, 0, O_HELP },
+		{ 0, 0, 0, 0 },
+	};
+	*o = (struct perf_opts){ .members = 3,
+				 .senders = 1,
+				 .size_min = 64,
+				 .size_max = 64,
+				 .mode = GALE_MODE_SAFE,
+				 .idle = GALE_IDLE_BACKOFF,
+				 .threading = GALE_THREADING_APP,
+				 .driver = "shm",
+				 .pin = true,
+				 .kill_member = -1,
+				 .seed = 1 };
+	bool senders_set = false;
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_MEMBERS:
+			o->members = (uint32_t)parse_u64("--members", optarg, 1, GALE_MAX_MEMBERS);
+			break;
+		case O_SENDERS:
+			o->senders = (uint32_t)parse_u64("--senders", optarg, 1, GALE_MAX_MEMBERS);
+			senders_set = true;
+			break;
+		case O_SIZE:
+			parse_size(o, optarg);
+			break;
+		case O_MODE:
+			if (gale_mode_parse(optarg, &o->mode))
+				usage_error("--mode '%s' is invalid: valid: fifo, total, safe", optarg);
+			break;
+		case O_DURATION:
+			o->duration_s = parse_double("--duration", optarg, 0.001, 86400);
+			break;
+		case O_COUNT:
+			o->count = parse_u64("--count", optarg, 1, 1ull << 40);
+			break;
+		case O_RATE:
+			o->rate = parse_double("--rate", optarg, 0, 1e9);
+			break;
+		case O_IDLE:
+			if (gale_idle_parse(optarg, &o->idle))
+				usage_error("--idle '%s' is invalid: valid: spin, yield, backoff",
+					    optarg);
+			o->idle_set = true;
+			break;
+		case O_THREADING:
+			if (strcmp(optarg, "app") == 0)
+				o->threading = GALE_THREADING_APP;
+			else if (strcmp(optarg, "agent") == 0)
+				o->threading = GALE_THREADING_AGENT;
+			else
+				usage_error("--threading '%s' is invalid: valid: app, agent", optarg);
+			break;
+		case O_DRIVER:
+			if (strcmp(optarg, "shm") != 0)
+				usage_error("--driver '%s' is invalid: valid: shm (udp and dpdk are "
+					    "not built yet)",
+					    optarg);
+			o->driver = optarg;
+			break;
+		case O_RING: {
+			uint64_t v = parse_u64("--ring-bytes", optarg, 65536, 1ull << 30);
+			if (v & (v - 1))
+				usage_error("--ring-bytes '%s' is invalid: valid: a power of two "
+					    "from 65536 to 1073741824",
+					    optarg);
+			o->ring_bytes = v;
+			break;
+		}
+		case O_NOPIN:
+			o->pin = false;
+			break;
+		case O_KILL: {
+			const char *at = strchr(optarg, '@');
+			if (!at || at == optarg)
+				usage_error("--kill '%s' is invalid: valid: MEMBER@SECONDS, e.g. 2@1.5",
+					    optarg);
+			char idbuf[16];
+			size_t n = (size_t)(at - optarg);
+			if (n >= sizeof(idbuf))
+				usage_error("--kill '%s' is invalid: valid: MEMBER@SECONDS", optarg);
+			memcpy(idbuf, optarg, n);
+			idbuf[n] = 0;
+			o->kill_member = (int)parse_u64("--kill MEMBER", idbuf, 0,
+							GALE_MAX_MEMBERS - 1);
+			o->kill_at_s = parse_double("--kill SECONDS", at + 1, 0, 86400);
+			break;
+		}
+		case O_LOGDIR:
+			o->log_dir = optarg;
+			break;
+		case O_SEED:
+			o->seed = parse_u64("--seed", optarg, 0, UINT64_MAX);
+			break;
+		case O_JSON:
+			o->json = true;
+			break;
+		case O_BASELINE:
+			o->baseline = true;
+			break;
+		case 'h':
+		case O_HELP:
+			fputs(usage_text, stdout);
+			exit(0);
+		case ':':
+			usage_error("%s needs a value", argv[optind - 1]);
+		default:
+			usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	if (o->senders > o->members)
+		usage_error("--senders %u is invalid with --members %u: valid: 1 to %u",
+			    o->senders, o->members, o->members);
+	(void)senders_set;
+	if (o->duration_s > 0 && o->count)
+		usage_error("--duration and --count exclude each other: give one");
+	if (!o->duration_s && !o->count)
+		o->duration_s = 5;
+	if (o->kill_member >= (int)o->members)
+		usage_error("--kill member %d is invalid: valid: 0 to %u", o->kill_member,
+			    o->members - 1);
+	uint64_t ring = o->ring_bytes ? o->ring_bytes : 4u << 20;
+	if (o->size_max > ring / 4)
+		usage_error("--size %u is larger than the largest message of a %llu-byte ring "
+			    "(%llu): give a larger --ring-bytes",
+			    o->size_max, (unsigned long long)ring, (unsigned long long)(ring / 4));
+	if (o->log_dir) {
+		struct stat st;
+		if (stat(o->log_dir, &st) != 0 && mkdir(o->log_dir, 0755) != 0)
+			usage_error("--log-dir '%s' cannot be created: %s", o->log_dir,
+				    strerror(errno));
+		if (stat(o->log_dir, &st) == 0 && !S_ISDIR(st.st_mode))
+			usage_error("--log-dir '%s' is not a directory", o->log_dir);
+	}
+}
+
+static void
+cleanup_shm(const char *group)
+{
+	char pat[128];
+	snprintf(pat, sizeof(pat), "/dev/shm/gale.%s.*", group);
+	glob_t gl;
+	if (glob(pat, 0, NULL, &gl) == 0) {
+		for (size_t i = 0; i < gl.gl_pathc; i++)
+			unlink(gl.gl_pathv[i]);
+		globfree(&gl);
+	}
+}
+
+struct run {
+	struct perf_result res;
+	int failed;           /* members that failed or were killed */
+	int killed_pid;
+	double detect_ms_max; /* kill -> last survivor saw the stop */
+	uint32_t survivors_stopped;
+};
+
+static int
+run_gale(const struct perf_opts *o, struct run *run)
+{
+	size_t bytes = sizeof(struct perf_shared);
+	struct perf_shared *sh =
+		mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED)
+		return -errno;
+	for (uint32_t i = 0; i < GALE_MAX_MEMBERS; i++)
+		atomic_store(&sh->slot[i].sent_final, UINT64_MAX);
+	char group[64];
+	snprintf(group, sizeof(group), "perf-%d", (int)getpid());
+	cleanup_shm(group);
+	fflush(NULL);
+	pid_t pids[GALE_MAX_MEMBERS];
+	for (uint32_t i = 0; i < o->members; i++) {
+		pids[i] = fork();
+		if (pids[i] < 0) {
+			perror("gale-perf: fork");
+			return -errno;
+		}
+		if (pids[i] == 0)
+			_exit(perf_member_main(o, sh, i, group) ? 3 : 0);
+		atomic_store(&sh->slot[i].pid, pids[i]);
+	}
+	/* Start once everyone joined (or fail after 30 s). */
+	uint64_t t_wait = perf_now_ns();
+	for (;;) {
+		uint32_t joined = 0;
+		for (uint32_t i = 0; i < o->members; i++)
+			joined += atomic_load(&sh->slot[i].joined);
+		if (joined == o->members)
+			break;
+		int st;
+		pid_t p = waitpid(-1, &st, WNOHANG);
+		if (p > 0 || perf_now_ns() - t_wait > 30000000000ull) {
+			fprintf(stderr, "gale-perf: a member failed to join; stopping the run\n");
+			atomic_store(&sh->abort_run, 1);
+			for (uint32_t i = 0; i < o->members; i++)
+				kill(pids[i], SIGKILL);
+			while (wait(NULL) > 0)
+				;
+			cleanup_shm(group);
+			return -ECHILD;
+		}
+		usleep(1000);
+	}
+	uint64_t t0 = perf_now_ns();
+	atomic_store_explicit(&sh->t_start_ns, t0, memory_order_release);
+
+	/* Wait for the members; fire --kill on time; give up if the run hangs. */
+	double limit_s = (o->duration_s > 0 ? o->duration_s : 0) + 120;
+	uint32_t left = o->members;
+	bool kill_done = o->kill_member < 0;
+	memset(run, 0, sizeof(*run));
+	int exit_st[GALE_MAX_MEMBERS] = { 0 };
+	while (left) {
+		uint64_t now = perf_now_ns();
+		if (!kill_done && now - t0 >= (uint64_t)(o->kill_at_s * 1e9)) {
+			sh->t_kill_ns = perf_now_ns();
+			kill(pids[o->kill_member], SIGKILL);
+			run->killed_pid = pids[o->kill_member];
+			kill_done = true;
+		}
+		if (now - t0 > (uint64_t)(limit_s * 1e9)) {
+			fprintf(stderr, "gale-perf: the run did not end within %.0f s: killing it\n",
+				limit_s);
+			for (uint32_t i = 0; i < o->members; i++)
+				kill(pids[i], SIGKILL);
+		}
+		int st;
+		pid_t p = waitpid(-1, &st, kill_done ? 0 : WNOHANG);
+		if (p < 0)
+			break;
+		if (p == 0) {
+			usleep(1000);
+			continue;
+		}
+		for (uint32_t i = 0; i < o->members; i++)
+			if (pids[i] == p)
+				exit_st[i] = st;
+		left--;
+	}
+	cleanup_shm(group);
+
+	/* Collect. */
+	struct perf_result *r = &run->res;
+	memset(r, 0, sizeof(*r));
+	uint64_t t_end = t0, msgs = 0, deliveries = 0, bytes_sent = 0;
+	double cpu = 0;
+	for (uint32_t i = 0; i < o->members; i++) {
+		struct perf_slot *s = &sh->slot[i];
+		int st = exit_st[i];
+		if (WIFSIGNALED(st)) {
+			run->failed++;
+			if (pids[i] != run->killed_pid)
+				fprintf(stderr, "gale-perf: member %u (pid %d) died of signal %d\n", i,
+					(int)pids[i], WTERMSIG(st));
+			continue;
+		}
+		bool expected_stop = s->stopped && o->kill_member >= 0 &&
+				     s->failed_id == (uint32_t)o->kill_member;
+		if ((!WIFEXITED(st) || WEXITSTATUS(st) != 0) && !expected_stop) {
+			run->failed++;
+			fprintf(stderr, "gale-perf: member %u (pid %d) ended with an error: %s\n", i,
+				(int)pids[i], gale_strerror(s->error));
+		}
+		if (i < o->senders && s->sent_final != UINT64_MAX) {
+			msgs += s->sent_final;
+		}
+		if (s->t_done_ns > t_end)
+			t_end = s->t_done_ns;
+		if (s->stopped && sh->t_kill_ns) {
+			run->survivors_stopped++;
+			double ms = (double)(s->t_stop_ns - sh->t_kill_ns) / 1e6;
+			if (ms > run->detect_ms_max)
+				run->detect_ms_max = ms;
+			if (!o->json)
+				printf("member %u stopped %.1f ms after the kill: %s, member %u "
+				       "failed\n",
+				       i, ms,
+				       s->stop_status == GALE_STATUS_STOPPED_LEFT ? "a member left"
+										  : "member failure",
+				       s->failed_id);
+		}
+		deliveries += s->delivered;
+		bytes_sent += s->delivered_bytes;
+		cpu += s->cpu_s;
+		ph_merge(&r->lat, &s->lat);
+	}
+	r->msgs = msgs;
+	r->elapsed_s = (double)(t_end - t0) / 1e9;
+	if (r->elapsed_s > 0 && !run->failed) {
+		r->msgs_per_s = (double)msgs / r->elapsed_s;
+		r->deliveries_per_s = (double)deliveries / r->elapsed_s;
+		r->mb_per_s = deliveries ? r->msgs_per_s * ((double)bytes_sent / (double)deliveries) / 1e6
+					 : 0;
+	}
+	r->cpu_s_per_m = msgs ? cpu / ((double)msgs / 1e6) : 0;
+	munmap(sh, bytes);
+	return 0;
+}
+
+static double
+us(uint64_t ns)
+{
+	return (double)ns / 1000.0;
+}
+
+static void
+print_lat_json(const struct perf_hist *h)
+{
+	printf("{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f,\"count\":%llu}",
+	       us(ph_quantile(h, 0.5)), us(ph_quantile(h, 0.9)), us(ph_quantile(h, 0.99)),
+	       us(ph_quantile(h, 0.999)), us(h->max), (unsigned long long)h->count);
+}
+
+static void
+print_result_json(const struct perf_result *r)
+{
+	printf("\"msgs\":%llu,\"elapsed_s\":%.6f,\"msgs_per_s\":%.1f,\"deliveries_per_s\":%.1f,"
+	       "\"mb_per_s\":%.3f,\"cpu_s_per_M\":%.4f,\"lat_us\":",
+	       (unsigned long long)r->msgs, r->elapsed_s, r->msgs_per_s, r->deliveries_per_s,
+	       r->mb_per_s, r->cpu_s_per_m);
+	print_lat_json(&r->lat);
+}
+
+static void
+print_result_text(const char *name, const struct perf_result *r)
+{
+	printf("%-9s %12.0f msgs/s %10.1f MB/s  lat us p50 %.2f p90 %.2f p99 %.2f p99.9 %.2f max "
+	       "%.2f  cpu %.3f s/M msgs\n",
+	       name, r->msgs_per_s, r->mb_per_s, us(ph_quantile(&r->lat, 0.5)),
+	       us(ph_quantile(&r->lat, 0.9)), us(ph_quantile(&r->lat, 0.99)),
+	       us(ph_quantile(&r->lat, 0.999)), us(r->lat.max), r->cpu_s_per_m);
+}
+
+static double
+ratio(double a, double b)
+{
+	return b > 0 ? a / b : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct perf_opts o;
+	parse_args(argc, argv, &o);
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	if (o.idle == GALE_IDLE_SPIN && o.members > (uint32_t)ncpu && !o.json)
+		fprintf(stderr,
+			"gale-perf: warning: %u spinning members on %ld cores will share cores; "
+			"figures will suffer (use --idle backoff)\n",
+			o.members, ncpu);
+	struct run run;
+	int rc = run_gale(&o, &run);
+	if (rc) {
+		fprintf(stderr, "gale-perf: the run failed: %s\n", gale_strerror(rc));
+		return EXIT_RUN_FAILED;
+	}
+	struct perf_result base = { 0 };
+	if (o.baseline) {
+		rc = perf_baseline_run(&o, &base);
+		if (rc) {
+			fprintf(stderr, "gale-perf: the baseline run failed: %s\n", gale_strerror(rc));
+			return EXIT_RUN_FAILED;
+		}
+	}
+	const struct perf_result *r = &run.res;
+	if (o.json) {
+		printf("{\"members\":%u,\"senders\":%u,\"size_min\":%u,\"size_max\":%u,\"mode\":\"%s\","
+		       "\"driver\":\"%s\",\"rate\":%.1f,\"failed_members\":%d,",
+		       o.members, o.senders, o.size_min, o.size_max, gale_mode_name(o.mode), o.driver,
+		       o.rate, run.failed);
+		if (o.kill_member >= 0)
+			printf("\"killed\":%d,\"survivors_stopped\":%u,\"stop_detect_ms_max\":%.3f,",
+			       o.kill_member, run.survivors_stopped, run.detect_ms_max);
+		print_result_json(r);
+		if (o.baseline) {
+			printf(",\"baseline\":{");
+			print_result_json(&base);
+			printf("},\"ratio_msgs\":%.4f,\"ratio_lat_p50\":%.4f,\"ratio_lat_p99\":%.4f,"
+			       "\"ratio_cpu\":%.4f",
+			       ratio(r->msgs_per_s, base.msgs_per_s),
+			       ratio((double)ph_quantile(&r->lat, 0.5),
+				     (double)ph_quantile(&base.lat, 0.5)),
+			       ratio((double)ph_quantile(&r->lat, 0.99),
+				     (double)ph_quantile(&base.lat, 0.99)),
+			       ratio(r->cpu_s_per_m, base.cpu_s_per_m));
+		}
+		printf("}\n");
+	} else {
+		printf("gale-perf: %u members, %u sender(s), %s, size %u", o.members, o.senders,
+		       gale_mode_name(o.mode), o.size_min);
+		if (o.size_max != o.size_min)
+			printf("-%u", o.size_max);
+		printf(" B, driver %s, %llu msgs in %.3f s", o.driver, (unsigned long long)r->msgs,
+		       r->elapsed_s);
+		if (o.rate > 0)
+			printf(", rate %.0f/s per sender", o.rate);
+		printf("\n");
+		if (!run.failed)
+			print_result_text("gale", r);
+		if (o.baseline) {
+			print_result_text("baseline", &base);
+			printf("ratio     %12.3f x msgs/s, latency p50 %.2f x, p99 %.2f x, cpu %.2f x\n",
+			       ratio(r->msgs_per_s, base.msgs_per_s),
+			       ratio((double)ph_quantile(&r->lat, 0.5),
+				     (double)ph_quantile(&base.lat, 0.5)),
+			       ratio((double)ph_quantile(&r->lat, 0.99),
+				     (double)ph_quantile(&base.lat, 0.99)),
+			       ratio(r->cpu_s_per_m, base.cpu_s_per_m));
+		}
+	}
+	if (run.failed) {
+		if (o.kill_member >= 0 && run.failed == 1 &&
+		    run.survivors_stopped == o.members - 1 && run.detect_ms_max <= STOP_REPORT_LIMIT_S * 1e3) {
+			if (!o.json)
+				printf("gale-perf: member %d was killed; the %u survivors stopped "
+				       "cleanly within %.1f ms\n",
+				       o.kill_member, run.survivors_stopped, run.detect_ms_max);
+			return 0;
+		}
+		fprintf(stderr, "gale-perf: %d member(s) failed\n", run.failed);
+		return EXIT_RUN_FAILED;
+	}
+	return 0;
+}

@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One gale-perf member process: join the group, send (if it is one of the
+ * first --senders members), deliver everything every sender sent, write the
+ * delivery log, report into its slot of the shared page.
+ */
+#include "perf.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SEND_BURST 32
+#define POLL_BURST 256
+
+uint64_t
+perf_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* splitmix64: the sizes of random-size runs. */
+static uint64_t
+rng_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+uint32_t
+perf_msg_len(const struct perf_opts *o, uint64_t *rng)
+{
+	if (o->size_min == o->size_max)
+		return o->size_min;
+	return o->size_min + (uint32_t)(rng_next(rng) % (o->size_max - o->size_min + 1));
+}
+
+void
+perf_fill(void *buf, uint32_t len, uint64_t t_ns, uint64_t seq, uint32_t sender)
+{
+	unsigned char *p = buf;
+	if (len >= sizeof(struct perf_payload)) {
+		struct perf_payload h = { .t_ns = t_ns, .seq = seq };
+		memcpy(p, &h, sizeof(h));
+		p += sizeof(h);
+		len -= (uint32_t)sizeof(h);
+	}
+	/* The rest: a byte pattern of sender and seq, so digests tell messages apart. */
+	if (len)
+		memset(p, (int)((seq * 131 + sender) & 0xff), len);
+}
+
+static uint64_t
+fnv1a(const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static double
+cpu_seconds(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+struct member {
+	const struct perf_opts *o;
+	struct perf_shared *sh;
+	struct perf_slot *me;
+	uint32_t id;
+	struct gale_node *node;
+	struct gale_group *g;
+	FILE *log;
+	uint64_t delivered_from[GALE_MAX_MEMBERS];
+	uint64_t rng;
+};
+
+static void
+on_view(void *arg, const struct gale_view *v)
+{
+	struct member *m = arg;
+	if (!m->log)
+		return;
+	fprintf(m->log, "V %" PRIu64 " ", v->epoch);
+	for (uint32_t i = 0; i < v->n_members; i++)
+		fprintf(m->log, "%s%u", i ? "," : "", v->members[i].id);
+	fputc('\n', m->log);
+}
+
+static int
+open_log(struct member *m)
+{
+	if (!m->o->log_dir)
+		return 0;
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/member-%u.log", m->o->log_dir, m->id);
+	m->log = fopen(path, "w");
+	if (!m->log) {
+		fprintf(stderr, "gale-perf: member %u: cannot write %s: %s\n", m->id, path,
+			strerror(errno));
+		return -errno;
+	}
+	setvbuf(m->log, NULL, _IOFBF, 1 << 20);
+	fprintf(m->log, "# gale-perf member %u mode %s\n", m->id, gale_mode_name(m->o->mode));
+	return 0;
+}
+
+/* Everything every sender sent has been delivered here. */
+static bool
+all_delivered(struct member *m)
+{
+	for (uint32_t s = 0; s < m->o->senders; s++) {
+		uint64_t f = atomic_load_explicit(&m->sh->slot[s].sent_final, memory_order_acquire);
+		if (f == UINT64_MAX || m->delivered_from[s] < f)
+			return false;
+	}
+	return true;
+}
+
+static bool
+all_done(struct member *m)
+{
+	for (uint32_t i = 0; i < m->o->members; i++)
+		if (!atomic_load_explicit(&m->sh->slot[i].done, memory_order_acquire) &&
+		    !atomic_load_explicit(&m->sh->slot[i].stopped, memory_order_acquire))
+			return false;
+	return true;
+}
+
+/* Deliver what is ready; returns the count, or a negative Gale code when stopped. */
+static int
+deliver(struct member *m)
+{
+	struct gale_msg msgs[POLL_BURST];
+	int n = gale_poll(m->g, msgs, POLL_BURST);
+	if (n <= 0)
+		return n;
+	uint64_t now = perf_now_ns();
+	for (int i = 0; i < n; i++) {
+		const struct gale_msg *d = &msgs[i];
+		if (d->sender < GALE_MAX_MEMBERS)
+			m->delivered_from[d->sender]++;
+		m->me->delivered_bytes += d->len;
+		if (d->sender != m->id && d->len >= sizeof(struct perf_payload)) {
+			struct perf_payload h;
+			memcpy(&h, d->data, sizeof(h));
+			ph_add(&m->me->lat, now > h.t_ns ? now - h.t_ns : 0, 1);
+		}
+		if (m->log)
+			fprintf(m->log, "D %" PRIu64 " %u %" PRIu64 " %u %016" PRIx64 "\n", d->epoch,
+				d->sender, d->seq, d->len, fnv1a(d->data, d->len));
+	}
+	m->me->delivered += (uint64_t)n;
+	gale_release(m->g, n);
+	return n;
+}
+
+/* Send up to one burst; returns how many were sent. */
+static unsigned
+send_burst(struct member *m, uint64_t t_start, bool *finished)
+{
+	const struct perf_opts *o = m->o;
+	unsigned sent = 0;
+	uint64_t now = perf_now_ns();
+	if (o->duration_s > 0 && now - t_start >= (uint64_t)(o->duration_s * 1e9)) {
+		*finished = true;
+		return 0;
+	}
+	for (unsigned b = 0; b < SEND_BURST; b++) {
+		if (o->count && m->me->sent >= o->count) {
+			*finished = true;
+			break;
+		}
+		uint64_t t_ns = now;
+		if (o->rate > 0) {
+			t_ns = t_start + (uint64_t)((double)m->me->sent * 1e9 / o->rate);
+			if (t_ns > now)
+				break; /* not due yet: open loop */
+		}
+		uint32_t len = perf_msg_len(o, &m->rng);
+		void *buf;
+		int rc = gale_claim(m->g, len, &buf);
+		if (rc == -EAGAIN)
+			break; /* back-pressure: deliver, then retry */
+		if (rc) {
+			m->me->error = rc;
+			*finished = true;
+			break;
+		}
+		perf_fill(buf, len, t_ns, m->me->sent, m->id);
+		uint64_t seq;
+		gale_commit(m->g, len, &seq);
+		if (m->log)
+			fprintf(m->log, "S 1 %" PRIu64 " %u %016" PRIx64 "\n", seq, len,
+				fnv1a(buf, len));
+		m->me->sent++;
+		sent++;
+	}
+	return sent;
+}
+
+int
+perf_member_main(const struct perf_opts *o, struct perf_shared *sh, uint32_t id,
+		 const char *group)
+{
+	struct member m = { .o = o, .sh = sh, .me = &sh->slot[id], .id = id };
+	m.rng = o->seed ^ ((uint64_t)id * 0x9e3779b97f4a7c15ull);
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	struct gale_node_conf nc = { .threading = o->threading,
+				     .idle = o->idle,
+				     .pin = o->pin,
+				     .cpu = (int)(id % (uint32_t)(ncpu > 0 ? ncpu : 1)) };
+	int rc = gale_node_create(&nc, &m.node);
+	if (rc) {
+		fprintf(stderr, "gale-perf: member %u: cannot create node: %s\n", id,
+			gale_strerror(rc));
+		return rc;
+	}
+	rc = open_log(&m);
+	if (rc)
+		return rc;
+	struct gale_group_conf gc = { .name = group,
+				      .driver = o->driver,
+				      .mode = o->mode,
+				      .my_id = id,
+				      .n_members = o->members,
+				      .ring_bytes = o->ring_bytes,
+				      .on_view = on_view,
+				      .cb_arg = &m };
+	rc = gale_group_join(m.node, &gc, &m.g);
+	if (rc) {
+		fprintf(stderr, "gale-perf: member %u: cannot join group %s: %s\n", id, group,
+			gale_strerror(rc));
+		m.me->error = rc;
+		return rc;
+	}
+	atomic_store_explicit(&m.me->joined, 1, memory_order_release);
+	uint64_t t_start;
+	while (!(t_start = atomic_load_explicit(&sh->t_start_ns, memory_order_acquire))) {
+		if (atomic_load_explicit(&sh->abort_run, memory_order_relaxed))
+			goto out;
+		gale_poll(m.g, NULL, 0); /* keep the heartbeat going */
+		usleep(200);
+	}
+	double cpu0 = cpu_seconds();
+	bool sender = id < o->senders, finished = !sender, done = false;
+	for (;;) {
+		unsigned work = 0;
+		if (!finished) {
+			work += send_burst(&m, t_start, &finished);
+			if (finished)
+				atomic_store_explicit(&m.me->sent_final, m.me->sent,
+						      memory_order_release);
+		}
+		int n = deliver(&m);
+		if (n < 0) {
+			struct gale_group_status st;
+			gale_group_status(m.g, &st);
+			m.me->t_stop_ns = perf_now_ns();
+			m.me->failed_id = st.failed_id;
+			m.me->stop_status = st.status;
+			if (!done)
+				m.me->error = n;
+			atomic_store_explicit(&m.me->stopped, 1, memory_order_release);
+			break;
+		}
+		work += (unsigned)n;
+		if (!done && finished && all_delivered(&m)) {
+			done = true;
+			m.me->t_done_ns = perf_now_ns();
+			atomic_store_explicit(&m.me->done, 1, memory_order_release);
+		}
+		if (done && all_done(&m))
+			break;
+		if (atomic_load_explicit(&sh->abort_run, memory_order_relaxed))
+			break;
+		gale_node_idle(m.node, work);
+	}
+	m.me->cpu_s = cpu_seconds() - cpu0;
+	struct gale_counters c;
+	gale_group_counters(m.g, &c);
+	m.me->backpressure = c.backpressure;
+out:
+	if (m.log)
+		fclose(m.log);
+	gale_node_destroy(m.node);
+	return m.me->error;
+}
