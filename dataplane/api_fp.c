@@ -84,8 +84,18 @@ gale_commit(struct gale_group *g, uint32_t len, uint64_t *seq)
 	if (g->agent)
 		/* R3: the record is written; pairs with A3 in dp_group_work(). */
 		atomic_store_explicit(&g->commit_shared, g->commit_pos, memory_order_release);
-	else
-		dp_sequence_own(g, g->commit_pos);
+	else if (++g->unpublished >= g->publish_batch)
+		gale_flush(g);
+	return 0;
+}
+
+int
+gale_flush(struct gale_group *g)
+{
+	if (g->agent)
+		return 0; /* the agent publishes every commit it sees */
+	g->unpublished = 0;
+	dp_sequence_own(g, g->commit_pos);
 	return 0;
 }
 

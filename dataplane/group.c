@@ -15,6 +15,8 @@
 #define DEF_JOIN_TIMEOUT_NS 10000000000ull
 #define DEF_FAIL_TIMEOUT_NS 500000000ull
 #define MIN_FAIL_TIMEOUT_NS 10000000ull
+#define DEF_PUBLISH_BATCH 16
+#define MAX_PUBLISH_BATCH 4096
 
 static bool
 name_ok(const char *s)
@@ -71,6 +73,9 @@ check_conf(struct gb_logger *lg, const struct gale_group_conf *c)
 		BAD("fail_timeout_ns %llu is too short: valid: at least %llu (0 = %llu)",
 		    (unsigned long long)c->fail_timeout_ns, MIN_FAIL_TIMEOUT_NS,
 		    DEF_FAIL_TIMEOUT_NS);
+	if (c->publish_batch > MAX_PUBLISH_BATCH)
+		BAD("publish_batch %u is invalid: valid: 1 to %d (0 = %d)", c->publish_batch,
+		    MAX_PUBLISH_BATCH, DEF_PUBLISH_BATCH);
 	return 0;
 #undef BAD
 }
@@ -203,6 +208,7 @@ gale_group_join(struct gale_node *node, const struct gale_group_conf *c, struct 
 	g->on_status = c->on_status;
 	g->cb_arg = c->cb_arg;
 	g->claim_pos = UINT64_MAX;
+	g->publish_batch = c->publish_batch ? c->publish_batch : DEF_PUBLISH_BATCH;
 	g->view.epoch = 1;
 	g->epoch32 = 1;
 	g->view.n_members = g->n;

@@ -73,6 +73,8 @@ struct gale_group {
 	uint32_t claim_len;
 	uint64_t free_floor;                  /* min over members of freed_pos[my_rank] */
 	uint64_t commit_msgs;
+	uint32_t unpublished;                 /* commits not yet published (APP mode) */
+	uint32_t publish_batch;               /* publish at once every this many commits */
 	/* App thread: delivery hand-out. */
 	uint64_t dq_handed;
 	uint64_t dq_held;                     /* handed out and not yet released */

@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #define DP_LAYOUT_VERSION 1
-#define DP_REC_ALIGN 16
+#define DP_REC_ALIGN 64
 
 /* dp_rec.len_flags: low 24 bits payload length, high bits flags. */
 #define DP_REC_LEN_MASK 0x00ffffffu
@@ -33,7 +33,8 @@ struct dp_rec {
 	uint32_t epoch; /* low 32 bits of the epoch it was sent in */
 	uint64_t round; /* total-order round (TOTAL, SAFE); 0 in FIFO */
 };
-static_assert(sizeof(struct dp_rec) == DP_REC_ALIGN, "record header is 16 bytes");
+static_assert(sizeof(struct dp_rec) == 16, "record header is 16 bytes");
+static_assert(DP_REC_ALIGN % sizeof(struct dp_rec) == 0, "headers stay aligned");
 
 /* Status states (dp_row.state). */
 enum { DP_STATE_INIT = 0, DP_STATE_RUNNING = 1, DP_STATE_STOPPED = 2, DP_STATE_LEFT = 3 };

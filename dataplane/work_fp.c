@@ -199,22 +199,27 @@ emit(struct gale_group *g, uint32_t rank, const struct dp_rec *h, uint32_t len, 
 static unsigned
 deliver_fifo(struct gale_group *g, uint64_t prod, uint64_t space)
 {
-	unsigned done = 0;
-	for (uint32_t i = 0; i < g->n && space; i++) {
-		uint32_t r = g->fifo_next + i;
-		if (r >= g->n)
-			r -= g->n;
-		struct dp_peer *p = &g->peers[r];
-		for (unsigned b = 0; b < DP_FIFO_BURST && space; b++) {
-			uint32_t len;
-			const struct dp_rec *h = peek(g, p, &len);
-			if (!h)
-				break;
-			emit(g, r, h, len, prod++);
-			space--;
-			done++;
+	unsigned done = 0, round_done;
+	/* Rounds of at most DP_FIFO_BURST per sender, so one busy sender cannot starve another. */
+	do {
+		round_done = 0;
+		for (uint32_t i = 0; i < g->n && space; i++) {
+			uint32_t r = g->fifo_next + i;
+			if (r >= g->n)
+				r -= g->n;
+			struct dp_peer *p = &g->peers[r];
+			for (unsigned b = 0; b < DP_FIFO_BURST && space; b++) {
+				uint32_t len;
+				const struct dp_rec *h = peek(g, p, &len);
+				if (!h)
+					break;
+				emit(g, r, h, len, prod++);
+				space--;
+				round_done++;
+			}
 		}
-	}
+		done += round_done;
+	} while (round_done && space);
 	if (++g->fifo_next == g->n)
 		g->fifo_next = 0;
 	return done;
@@ -362,6 +367,11 @@ dp_group_work(struct gale_group *g)
 	if (g->agent)
 		/* A3: pairs with R3 in gale_commit(); the records are written. */
 		work += dp_sequence_own(g, ld_acq(&g->commit_shared));
+	else if (g->commit_pos != g->seq_pos) {
+		/* APP mode: this is the app thread; publish what gale_commit() batched. */
+		g->unpublished = 0;
+		work += dp_sequence_own(g, g->commit_pos);
+	}
 	work += receive(g);
 	work += deliver(g);
 	g->passes++;

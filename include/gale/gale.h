@@ -123,6 +123,11 @@ struct gale_group_conf {
 	uint64_t ring_bytes;    /**< send ring size, power of two >= 64 KiB; 0 = 4 MiB */
 	uint64_t join_timeout_ns;  /**< how long gale_group_join() waits for peers; 0 = 10 s */
 	uint64_t fail_timeout_ns;  /**< a peer whose heartbeat stalls this long is failed; 0 = 500 ms */
+	/** With GALE_THREADING_APP, commits are published to the group in batches:
+	 *  at once every publish_batch commits, and by every gale_poll() and
+	 *  gale_flush(). 1 = every commit at once (lowest latency for a sender
+	 *  that does not poll); 0 = 16. Up to 4096. */
+	uint32_t publish_batch;
 	gale_view_fn on_view;   /**< view upcall (on the thread that calls gale_poll()) */
 	gale_status_fn on_status; /**< stop upcall (same thread) */
 	void *cb_arg;
@@ -206,12 +211,20 @@ uint32_t gale_group_max_msg(const struct gale_group *g);
 int gale_claim(struct gale_group *g, uint32_t len, void **buf);
 
 /**
- * Make the claimed message visible to the group. Shrinks it to len bytes
- * (len <= claimed). Sets *seq (if not NULL) to its sequence number.
+ * Commit the claimed message, shrunk to len bytes (len <= claimed), and set
+ * *seq (if not NULL) to its sequence number. The group sees it when it is
+ * published: at once every publish_batch commits, at the next gale_poll() or
+ * gale_flush() otherwise (THREADING_APP); at the agent's next pass (AGENT).
  * thread: the app thread. blocks: no.
  * @return 0; -EINVAL no claim open or len larger than claimed or 0.
  */
 int gale_commit(struct gale_group *g, uint32_t len, uint64_t *seq);
+
+/**
+ * Publish every committed message now (THREADING_APP; a no-op for AGENT).
+ * thread: the app thread. blocks: no. @return 0.
+ */
+int gale_flush(struct gale_group *g);
 
 /** Drop the open claim. @return 0; -EINVAL no claim open. */
 int gale_abort(struct gale_group *g);
