@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/* The smallest test harness: CHECK() counts and reports, tap_done() sums up. */
+#ifndef GALE_TESTS_TAP_H
+#define GALE_TESTS_TAP_H
+
+#include <stdarg.h>
+#include <stdio.h>
+
+static int tap_checks, tap_failed;
+
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		tap_checks++;                                                                      \
+		if (!(cond)) {                                                                     \
+			tap_failed++;                                                              \
+			fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);            \
+		}                                                                                  \
+	} while (0)
+
+static inline void __attribute__((format(printf, 1, 2)))
+diag(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("# ", stdout);
+	vprintf(fmt, ap);
+	fputs("\n", stdout);
+	va_end(ap);
+}
+
+static inline int
+tap_done(void)
+{
+	printf("%d checks, %d failed\n", tap_checks, tap_failed);
+	return tap_failed ? 1 : 0;
+}
+
+#endif

@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The public API in one process: configuration checks, the send and receive
+ * contracts (claim/commit/abort, back-pressure, -EMSGSIZE, release), upcalls,
+ * and a two-member group driven by two threads (one per member, each with its
+ * own node) in every mode and both threading models.
+ */
+#include "tap.h"
+
+#include <gale/gale.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static char gname[64];
+
+static void
+quiet_log(void *arg, int level, const char *id, const char *msg)
+{
+	(void)arg;
+	(void)level;
+	(void)id;
+	(void)msg;
+}
+
+static struct gale_node *
+node_new(enum gale_threading th)
+{
+	struct gale_node_conf nc = { .threading = th, .log_fn = quiet_log };
+	struct gale_node *n = NULL;
+	CHECK(gale_node_create(&nc, &n) == 0);
+	return n;
+}
+
+static void
+test_bad_config(void)
+{
+	struct gale_node *n = node_new(GALE_THREADING_APP);
+	struct gale_group *g = NULL;
+	struct gale_group_conf c = { .name = gname, .n_members = 1 };
+	uint32_t dup[2] = { 3, 3 };
+
+	c.name = NULL;
+	CHECK(gale_group_join(n, &c, &g) == -EINVAL);
+	c.name = "bad name!";
+	CHECK(gale_group_join(n, &c, &g) == -EINVAL);
+	c.name = gname;
+	c.n_members = 0;
+	CHECK(gale_group_join(n, &c, &g) == -EINVAL);
+	c.n_members = GALE_MAX_MEMBERS + 1;
+	CHECK(gale_group_join(n, &c, &g) == -EINVAL);
+	c.n_members = 1;
+	c.my_id = 5;
+	CHECK(gale_group_join(n, &c, &g) == -EINVAL);
+	c.my_id = 3;
+	c.n_members = 2;
+	c.member_ids = dup;
+	CHECK(gale_group_join(n, &c, &g) == -EINVAL);
+	c.member_ids = NULL;
+	c.my_id = 0;
+	c.n_members = 1;
+	c.ring_bytes = 100000; /* not a power of two */
+	CHECK(gale_group_join(n, &c, &g) == -EINVAL);
+	c.ring_bytes = 0;
+	c.mode = (enum gale_mode)7;
+	CHECK(gale_group_join(n, &c, &g) == -EINVAL);
+	c.mode = GALE_MODE_SAFE;
+	c.driver = "carrier-pigeon";
+	CHECK(gale_group_join(n, &c, &g) == -EINVAL);
+	c.driver = NULL;
+	c.fail_timeout_ns = 1000;
+	CHECK(gale_group_join(n, &c, &g) == -EINVAL);
+	CHECK(g == NULL);
+	gale_node_destroy(n);
+
+	struct gale_node_conf nc = { .threading = (enum gale_threading)9, .log_fn = quiet_log };
+	CHECK(gale_node_create(&nc, &n) == -EINVAL);
+	nc = (struct gale_node_conf){ .idle = (enum gale_idle)9, .log_fn = quiet_log };
+	CHECK(gale_node_create(&nc, &n) == -EINVAL);
+	nc = (struct gale_node_conf){ .pin = true, .cpu = 100000, .log_fn = quiet_log };
+	CHECK(gale_node_create(&nc, &n) == -EINVAL);
+}
+
+static int views_seen;
+static void
+on_view(void *arg, const struct gale_view *v)
+{
+	(void)arg;
+	CHECK(v->epoch == 1);
+	views_seen++;
+}
+
+static void
+deliver_one(void *arg, const struct gale_msg *msg)
+{
+	(*(int *)arg)++;
+	CHECK(msg->len == 4000);
+}
+
+static void
+test_single_member(void)
+{
+	struct gale_node *n = node_new(GALE_THREADING_APP);
+	struct gale_group *g = NULL;
+	struct gale_group_conf c = { .name = gname,
+				     .n_members = 1,
+				     .ring_bytes = 65536,
+				     .on_view = on_view };
+	CHECK(gale_group_join(n, &c, &g) == 0);
+	CHECK(gale_group_max_msg(g) == 16384);
+
+	void *buf, *buf2;
+	CHECK(gale_claim(g, 0, &buf) == -EMSGSIZE);
+	CHECK(gale_claim(g, 16385, &buf) == -EMSGSIZE);
+	CHECK(gale_send(g, "x", 16385) == -EMSGSIZE);
+	CHECK(gale_commit(g, 4, NULL) == -EINVAL); /* nothing claimed */
+	CHECK(gale_abort(g) == -EINVAL);
+	CHECK(gale_claim(g, 8, &buf) == 0);
+	CHECK(gale_claim(g, 8, &buf2) == -EBUSY);
+	CHECK(gale_commit(g, 9, NULL) == -EINVAL); /* longer than claimed */
+	CHECK(gale_abort(g) == 0);
+
+	/* Messages of 1..1000 bytes, shrunk at commit, delivered in order and intact. */
+	uint64_t seq;
+	for (uint32_t i = 0; i < 20; i++) {
+		CHECK(gale_claim(g, 1000, &buf) == 0);
+		memset(buf, (int)i, 1000);
+		CHECK(gale_commit(g, i + 1, &seq) == 0);
+		CHECK(seq == i);
+	}
+	struct gale_msg m[32];
+	int got = gale_poll(g, m, 32);
+	CHECK(got == 20);
+	CHECK(views_seen == 1);
+	for (int i = 0; i < got; i++) {
+		CHECK(m[i].len == (uint32_t)i + 1 && m[i].seq == (uint64_t)i && m[i].sender == 0);
+		CHECK(((const unsigned char *)m[i].data)[i] == (unsigned char)i);
+	}
+	CHECK(gale_release(g, 21) == -EINVAL);
+	CHECK(gale_release(g, 20) == 0);
+
+	/* Back-pressure: unreleased deliveries hold the ring; -EAGAIN, never a block. */
+	int sent = 0, rc = 0;
+	char payload[4000] = { 0 };
+	while ((rc = gale_send(g, payload, sizeof(payload))) == 0)
+		sent++;
+	CHECK(rc == -EAGAIN);
+	CHECK(sent > 0 && sent < 20);
+	struct gale_counters cnt;
+	gale_group_counters(g, &cnt);
+	CHECK(cnt.backpressure >= 1);
+	int held = 0;
+	while ((got = gale_poll(g, m, 32)) > 0)
+		held += got;
+	CHECK(held == sent);
+	CHECK(gale_send(g, payload, sizeof(payload)) == -EAGAIN); /* still held */
+	CHECK(gale_release(g, held) == 0);
+	gale_poll(g, m, 0); /* the pass that frees the space */
+	CHECK(gale_send(g, payload, sizeof(payload)) == 0);
+
+	/* Callback delivery releases for the app. */
+	int calls = 0;
+	CHECK(gale_poll_cb(g, deliver_one, &calls, 100) == 1);
+	CHECK(calls == 1);
+
+	gale_node_counters(n, &cnt);
+	CHECK(cnt.sent_msgs == 20 + (uint64_t)sent + 1 && cnt.delivered_msgs == cnt.sent_msgs);
+	struct gale_group_status st;
+	gale_group_status(g, &st);
+	CHECK(st.status == GALE_STATUS_RUNNING && st.epoch == 1);
+	gale_group_leave(g);
+	gale_node_destroy(n);
+}
+
+static void
+test_strerror(void)
+{
+	CHECK(strstr(gale_strerror(-GALE_ESTOPPED), "stopped") != NULL);
+	CHECK(strstr(gale_strerror(-GALE_ECONFIG), "configuration") != NULL);
+	CHECK(strcmp(gale_strerror(-EAGAIN), strerror(EAGAIN)) == 0);
+	enum gale_mode m;
+	CHECK(gale_mode_parse("total", &m) == 0 && m == GALE_MODE_TOTAL);
+	CHECK(gale_mode_parse("bogus", &m) == -EINVAL);
+}
+
+/* Two members, one thread each; both send, both must deliver the same sequence. */
+#define PAIR_MSGS 20000
+struct pair_arg {
+	enum gale_mode mode;
+	enum gale_threading th;
+	uint32_t id;
+	uint64_t order_digest; /* over (sender, seq) in delivery order */
+	uint64_t delivered;
+	int rc;
+};
+
+static void *
+pair_member(void *p)
+{
+	struct pair_arg *a = p;
+	struct gale_node *n = node_new(a->th);
+	struct gale_group *g = NULL;
+	struct gale_group_conf c = { .name = gname, .mode = a->mode, .my_id = a->id, .n_members = 2,
+				     .ring_bytes = 1 << 16 };
+	a->rc = gale_group_join(n, &c, &g);
+	if (a->rc) {
+		gale_node_destroy(n);
+		return NULL;
+	}
+	uint64_t sent = 0, expect[2] = { 0, 0 }, h = 1469598103934665603ull;
+	struct gale_msg m[64];
+	while (a->delivered < 2 * PAIR_MSGS) {
+		while (sent < PAIR_MSGS) {
+			uint64_t v = sent * 2 + a->id;
+			if (gale_send(g, &v, sizeof(v)) != 0)
+				break;
+			sent++;
+		}
+		int got = gale_poll(g, m, 64);
+		if (got < 0) {
+			a->rc = got;
+			break;
+		}
+		for (int i = 0; i < got; i++) {
+			uint64_t v;
+			memcpy(&v, m[i].data, sizeof(v));
+			if (m[i].sender > 1 || m[i].seq != expect[m[i].sender] ||
+			    v != m[i].seq * 2 + m[i].sender)
+				a->rc = -EPROTO;
+			expect[m[i].sender & 1]++;
+			h = (h ^ (m[i].sender * 1000003ull + m[i].seq)) * 1099511628211ull;
+		}
+		a->delivered += (uint64_t)got;
+		gale_release(g, got);
+		if (got == 0)
+			usleep(10);
+	}
+	a->order_digest = h;
+	/* Stay until the peer is done with this member's ring too. */
+	for (int i = 0; i < 200; i++) {
+		gale_poll(g, m, 0);
+		usleep(1000);
+	}
+	gale_group_leave(g);
+	gale_node_destroy(n);
+	return NULL;
+}
+
+static void
+test_pair(enum gale_mode mode, enum gale_threading th)
+{
+	pthread_t t[2];
+	struct pair_arg a[2] = { { .mode = mode, .th = th, .id = 0 },
+				 { .mode = mode, .th = th, .id = 1 } };
+	for (int i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, pair_member, &a[i]);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	CHECK(a[0].rc == 0 && a[1].rc == 0);
+	CHECK(a[0].delivered == 2 * PAIR_MSGS && a[1].delivered == 2 * PAIR_MSGS);
+	if (mode != GALE_MODE_FIFO)
+		CHECK(a[0].order_digest == a[1].order_digest); /* one total order */
+	diag("pair %s %s: %llu deliveries each", gale_mode_name(mode),
+	     th == GALE_THREADING_AGENT ? "agent" : "app", (unsigned long long)a[0].delivered);
+}
+
+int
+main(void)
+{
+	snprintf(gname, sizeof(gname), "unit-api-%d", (int)getpid());
+	test_bad_config();
+	test_strerror();
+	test_single_member();
+	for (int m = GALE_MODE_SAFE; m <= GALE_MODE_FIFO; m++) {
+		test_pair((enum gale_mode)m, GALE_THREADING_APP);
+		test_pair((enum gale_mode)m, GALE_THREADING_AGENT);
+	}
+	return tap_done();
+}
