@@ -13,9 +13,9 @@ enum gb_idle_kind { GB_IDLE_BACKOFF = 0, GB_IDLE_SPIN, GB_IDLE_YIELD };
 
 struct gb_idle {
 	enum gb_idle_kind kind;
-	uint32_t spins;     /* idle passes in a row */
-	uint64_t sleep_ns;  /* current backoff sleep */
-	uint64_t max_ns;    /* longest backoff sleep */
+	uint32_t spins;	   /* idle passes in a row */
+	uint64_t sleep_ns; /* current backoff sleep */
+	uint64_t max_ns;   /* longest backoff sleep */
 };
 
 void gb_idle_init(struct gb_idle *s, enum gb_idle_kind kind, uint64_t max_ns);

@@ -14,7 +14,7 @@ enum { GB_LOG_ERR = 3, GB_LOG_WARN = 4, GB_LOG_INFO = 6, GB_LOG_DEBUG = 7 };
 struct gb_logger {
 	gb_log_fn fn; /* NULL: stderr */
 	void *arg;
-	int level;    /* lines above this level are dropped */
+	int level; /* lines above this level are dropped */
 };
 
 void gb_log(const struct gb_logger *lg, int level, const char *id, const char *fmt, ...)

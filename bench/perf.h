@@ -16,8 +16,8 @@ struct perf_opts {
 	uint32_t size_min, size_max; /* equal unless --size MIN-MAX */
 	enum gale_mode mode;
 	double duration_s; /* 0 with count */
-	uint64_t count;    /* per sender; 0 with duration */
-	double rate;       /* per sender, msgs/s; 0 = as fast as possible */
+	uint64_t count;	   /* per sender; 0 with duration */
+	double rate;	   /* per sender, msgs/s; 0 = as fast as possible */
 	enum gale_idle idle;
 	bool idle_set;
 	enum gale_threading threading;
@@ -37,7 +37,7 @@ struct perf_slot {
 	_Atomic int32_t pid;
 	_Atomic uint32_t joined;
 	_Atomic uint64_t sent_final; /* UINT64_MAX until the sender is done */
-	_Atomic uint32_t done;       /* delivered everything */
+	_Atomic uint32_t done;	     /* delivered everything */
 	_Atomic uint32_t stopped;    /* saw the group stop */
 	uint32_t failed_id;
 	uint32_t stop_status;

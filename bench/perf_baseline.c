@@ -25,7 +25,7 @@ struct bl_ring {
 	_Alignas(CL) _Atomic uint64_t tail; /* producer; R pairs with A in the consumer */
 	_Alignas(CL) _Atomic uint64_t head; /* consumer; R pairs with A in the producer */
 	_Alignas(CL) _Atomic uint64_t t_start_ns;
-	_Atomic uint64_t final;     /* messages the producer sent, UINT64_MAX until done */
+	_Atomic uint64_t final; /* messages the producer sent, UINT64_MAX until done */
 	_Atomic uint32_t ready;
 	uint64_t t_done_ns;
 	double cpu_s[2];

@@ -45,7 +45,9 @@ static const char usage_text[] =
 	"  --baseline            also run a plain SPSC shared-memory ring, print ratios\n"
 	"exit status: 0 ok, 1 the run failed (a member failed or an error), 2 bad usage\n";
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
+static void usage_error(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+static void
 usage_error(const char *fmt, ...)
 {
 	va_list ap;
@@ -109,9 +111,26 @@ parse_size(struct perf_opts *o, const char *s)
 static void
 parse_args(int argc, char **argv, struct perf_opts *o)
 {
-	enum { O_MEMBERS = 256, O_SENDERS, O_SIZE, O_MODE, O_DURATION, O_COUNT, O_RATE, O_IDLE,
-	       O_THREADING, O_DRIVER, O_RING, O_NOPIN, O_KILL, O_LOGDIR, O_SEED, O_JSON,
-	       O_BASELINE, O_HELP };
+	enum {
+		O_MEMBERS = 256,
+		O_SENDERS,
+		O_SIZE,
+		O_MODE,
+		O_DURATION,
+		O_COUNT,
+		O_RATE,
+		O_IDLE,
+		O_THREADING,
+		O_DRIVER,
+		O_RING,
+		O_NOPIN,
+		O_KILL,
+		O_LOGDIR,
+		O_SEED,
+		O_JSON,
+		O_BASELINE,
+		O_HELP
+	};
 	static const struct option opts[] = {
 		{ "members", required_argument, 0, O_MEMBERS },
 		{ "senders", required_argument, 0, O_SENDERS },
@@ -147,7 +166,7 @@ parse_args(int argc, char **argv, struct perf_opts *o)
 	bool senders_set = false;
 	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case O_MEMBERS:
 			o->members = (uint32_t)parse_u64("--members", optarg, 1, GALE_MAX_MEMBERS);
@@ -161,7 +180,8 @@ parse_args(int argc, char **argv, struct perf_opts *o)
 			break;
 		case O_MODE:
 			if (gale_mode_parse(optarg, &o->mode))
-				usage_error("--mode '%s' is invalid: valid: fifo, total, safe", optarg);
+				usage_error("--mode '%s' is invalid: valid: fifo, total, safe",
+					    optarg);
 			break;
 		case O_DURATION:
 			o->duration_s = parse_double("--duration", optarg, 0.001, 86400);
@@ -184,13 +204,15 @@ parse_args(int argc, char **argv, struct perf_opts *o)
 			else if (strcmp(optarg, "agent") == 0)
 				o->threading = GALE_THREADING_AGENT;
 			else
-				usage_error("--threading '%s' is invalid: valid: app, agent", optarg);
+				usage_error("--threading '%s' is invalid: valid: app, agent",
+					    optarg);
 			break;
 		case O_DRIVER:
 			if (strcmp(optarg, "shm") != 0)
-				usage_error("--driver '%s' is invalid: valid: shm (udp and dpdk are "
-					    "not built yet)",
-					    optarg);
+				usage_error(
+					"--driver '%s' is invalid: valid: shm (udp and dpdk are "
+					"not built yet)",
+					optarg);
 			o->driver = optarg;
 			break;
 		case O_RING: {
@@ -208,16 +230,18 @@ parse_args(int argc, char **argv, struct perf_opts *o)
 		case O_KILL: {
 			const char *at = strchr(optarg, '@');
 			if (!at || at == optarg)
-				usage_error("--kill '%s' is invalid: valid: MEMBER@SECONDS, e.g. 2@1.5",
-					    optarg);
+				usage_error(
+					"--kill '%s' is invalid: valid: MEMBER@SECONDS, e.g. 2@1.5",
+					optarg);
 			char idbuf[16];
 			size_t n = (size_t)(at - optarg);
 			if (n >= sizeof(idbuf))
-				usage_error("--kill '%s' is invalid: valid: MEMBER@SECONDS", optarg);
+				usage_error("--kill '%s' is invalid: valid: MEMBER@SECONDS",
+					    optarg);
 			memcpy(idbuf, optarg, n);
 			idbuf[n] = 0;
-			o->kill_member = (int)parse_u64("--kill MEMBER", idbuf, 0,
-							GALE_MAX_MEMBERS - 1);
+			o->kill_member =
+				(int)parse_u64("--kill MEMBER", idbuf, 0, GALE_MAX_MEMBERS - 1);
 			o->kill_at_s = parse_double("--kill SECONDS", at + 1, 0, 86400);
 			break;
 		}
@@ -246,8 +270,8 @@ parse_args(int argc, char **argv, struct perf_opts *o)
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
 	if (o->senders > o->members)
-		usage_error("--senders %u is invalid with --members %u: valid: 1 to %u",
-			    o->senders, o->members, o->members);
+		usage_error("--senders %u is invalid with --members %u: valid: 1 to %u", o->senders,
+			    o->members, o->members);
 	(void)senders_set;
 	if (o->duration_s > 0 && o->count)
 		usage_error("--duration and --count exclude each other: give one");
@@ -286,7 +310,7 @@ cleanup_shm(const char *group)
 
 struct run {
 	struct perf_result res;
-	int failed;           /* members that failed or were killed */
+	int failed; /* members that failed or were killed */
 	int killed_pid;
 	double detect_ms_max; /* kill -> last survivor saw the stop */
 	uint32_t survivors_stopped;
@@ -357,7 +381,8 @@ run_gale(const struct perf_opts *o, struct run *run)
 			kill_done = true;
 		}
 		if (now - t0 > (uint64_t)(limit_s * 1e9)) {
-			fprintf(stderr, "gale-perf: the run did not end within %.0f s: killing it\n",
+			fprintf(stderr,
+				"gale-perf: the run did not end within %.0f s: killing it\n",
 				limit_s);
 			for (uint32_t i = 0; i < o->members; i++)
 				kill(pids[i], SIGKILL);
@@ -388,16 +413,16 @@ run_gale(const struct perf_opts *o, struct run *run)
 		if (WIFSIGNALED(st)) {
 			run->failed++;
 			if (pids[i] != run->killed_pid)
-				fprintf(stderr, "gale-perf: member %u (pid %d) died of signal %d\n", i,
-					(int)pids[i], WTERMSIG(st));
+				fprintf(stderr, "gale-perf: member %u (pid %d) died of signal %d\n",
+					i, (int)pids[i], WTERMSIG(st));
 			continue;
 		}
 		bool expected_stop = s->stopped && o->kill_member >= 0 &&
 				     s->failed_id == (uint32_t)o->kill_member;
 		if ((!WIFEXITED(st) || WEXITSTATUS(st) != 0) && !expected_stop) {
 			run->failed++;
-			fprintf(stderr, "gale-perf: member %u (pid %d) ended with an error: %s\n", i,
-				(int)pids[i], gale_strerror(s->error));
+			fprintf(stderr, "gale-perf: member %u (pid %d) ended with an error: %s\n",
+				i, (int)pids[i], gale_strerror(s->error));
 		}
 		if (i < o->senders && s->sent_final != UINT64_MAX) {
 			msgs += s->sent_final;
@@ -413,8 +438,9 @@ run_gale(const struct perf_opts *o, struct run *run)
 				printf("member %u stopped %.1f ms after the kill: %s, member %u "
 				       "failed\n",
 				       i, ms,
-				       s->stop_status == GALE_STATUS_STOPPED_LEFT ? "a member left"
-										  : "member failure",
+				       s->stop_status == GALE_STATUS_STOPPED_LEFT
+					       ? "a member left"
+					       : "member failure",
 				       s->failed_id);
 		}
 		deliveries += s->delivered;
@@ -427,8 +453,9 @@ run_gale(const struct perf_opts *o, struct run *run)
 	if (r->elapsed_s > 0 && !run->failed) {
 		r->msgs_per_s = (double)msgs / r->elapsed_s;
 		r->deliveries_per_s = (double)deliveries / r->elapsed_s;
-		r->mb_per_s = deliveries ? r->msgs_per_s * ((double)bytes_sent / (double)deliveries) / 1e6
-					 : 0;
+		r->mb_per_s =
+			deliveries ? r->msgs_per_s * ((double)bytes_sent / (double)deliveries) / 1e6
+				   : 0;
 	}
 	r->cpu_s_per_m = msgs ? cpu / ((double)msgs / 1e6) : 0;
 	munmap(sh, bytes);
@@ -496,24 +523,28 @@ main(int argc, char **argv)
 	if (o.baseline) {
 		rc = perf_baseline_run(&o, &base);
 		if (rc) {
-			fprintf(stderr, "gale-perf: the baseline run failed: %s\n", gale_strerror(rc));
+			fprintf(stderr, "gale-perf: the baseline run failed: %s\n",
+				gale_strerror(rc));
 			return EXIT_RUN_FAILED;
 		}
 	}
 	const struct perf_result *r = &run.res;
 	if (o.json) {
-		printf("{\"members\":%u,\"senders\":%u,\"size_min\":%u,\"size_max\":%u,\"mode\":\"%s\","
+		printf("{\"members\":%u,\"senders\":%u,\"size_min\":%u,\"size_max\":%u,\"mode\":\"%"
+		       "s\","
 		       "\"driver\":\"%s\",\"rate\":%.1f,\"failed_members\":%d,",
-		       o.members, o.senders, o.size_min, o.size_max, gale_mode_name(o.mode), o.driver,
-		       o.rate, run.failed);
+		       o.members, o.senders, o.size_min, o.size_max, gale_mode_name(o.mode),
+		       o.driver, o.rate, run.failed);
 		if (o.kill_member >= 0)
-			printf("\"killed\":%d,\"survivors_stopped\":%u,\"stop_detect_ms_max\":%.3f,",
+			printf("\"killed\":%d,\"survivors_stopped\":%u,\"stop_detect_ms_max\":%."
+			       "3f,",
 			       o.kill_member, run.survivors_stopped, run.detect_ms_max);
 		print_result_json(r);
 		if (o.baseline) {
 			printf(",\"baseline\":{");
 			print_result_json(&base);
-			printf("},\"ratio_msgs\":%.4f,\"ratio_lat_p50\":%.4f,\"ratio_lat_p99\":%.4f,"
+			printf("},\"ratio_msgs\":%.4f,\"ratio_lat_p50\":%.4f,\"ratio_lat_p99\":%."
+			       "4f,"
 			       "\"ratio_cpu\":%.4f",
 			       ratio(r->msgs_per_s, base.msgs_per_s),
 			       ratio((double)ph_quantile(&r->lat, 0.5),
@@ -537,7 +568,8 @@ main(int argc, char **argv)
 			print_result_text("gale", r);
 		if (o.baseline) {
 			print_result_text("baseline", &base);
-			printf("ratio     %12.3f x msgs/s, latency p50 %.2f x, p99 %.2f x, cpu %.2f x\n",
+			printf("ratio     %12.3f x msgs/s, latency p50 %.2f x, p99 %.2f x, cpu "
+			       "%.2f x\n",
 			       ratio(r->msgs_per_s, base.msgs_per_s),
 			       ratio((double)ph_quantile(&r->lat, 0.5),
 				     (double)ph_quantile(&base.lat, 0.5)),
@@ -548,7 +580,8 @@ main(int argc, char **argv)
 	}
 	if (run.failed) {
 		if (o.kill_member >= 0 && run.failed == 1 &&
-		    run.survivors_stopped == o.members - 1 && run.detect_ms_max <= STOP_REPORT_LIMIT_S * 1e3) {
+		    run.survivors_stopped == o.members - 1 &&
+		    run.detect_ms_max <= STOP_REPORT_LIMIT_S * 1e3) {
 			if (!o.json)
 				printf("gale-perf: member %d was killed; the %u survivors stopped "
 				       "cleanly within %.1f ms\n",

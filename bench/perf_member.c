@@ -5,6 +5,7 @@
  * delivery log, report into its slot of the shared page.
  */
 #include "perf.h"
+#include "perf_log.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -87,21 +88,27 @@ struct member {
 	uint32_t id;
 	struct gale_node *node;
 	struct gale_group *g;
-	FILE *log;
+	struct perf_log log;
+	bool logging;
 	uint64_t delivered_from[GALE_MAX_MEMBERS];
 	uint64_t rng;
+	uint64_t epoch; /* of the installed view */
 };
 
 static void
 on_view(void *arg, const struct gale_view *v)
 {
 	struct member *m = arg;
-	if (!m->log)
+	m->epoch = v->epoch;
+	if (!m->logging)
 		return;
-	fprintf(m->log, "V %" PRIu64 " ", v->epoch);
+	char line[GALE_MAX_MEMBERS * 11 + 32];
+	int n = snprintf(line, sizeof(line), "V %" PRIu64 " ", v->epoch);
 	for (uint32_t i = 0; i < v->n_members; i++)
-		fprintf(m->log, "%s%u", i ? "," : "", v->members[i].id);
-	fputc('\n', m->log);
+		n += snprintf(line + n, sizeof(line) - (size_t)n, "%s%u", i ? "," : "",
+			      v->members[i].id);
+	line[n++] = '\n';
+	plog_line(&m->log, line, (size_t)n);
 }
 
 static int
@@ -111,14 +118,17 @@ open_log(struct member *m)
 		return 0;
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/member-%u.log", m->o->log_dir, m->id);
-	m->log = fopen(path, "w");
-	if (!m->log) {
+	int rc = plog_open(&m->log, path);
+	if (rc) {
 		fprintf(stderr, "gale-perf: member %u: cannot write %s: %s\n", m->id, path,
-			strerror(errno));
-		return -errno;
+			strerror(-rc));
+		return rc;
 	}
-	setvbuf(m->log, NULL, _IOFBF, 1 << 20);
-	fprintf(m->log, "# gale-perf member %u mode %s\n", m->id, gale_mode_name(m->o->mode));
+	m->logging = true;
+	char head[96];
+	int n = snprintf(head, sizeof(head), "# gale-perf member %u mode %s\n", m->id,
+			 gale_mode_name(m->o->mode));
+	plog_line(&m->log, head, (size_t)n);
 	return 0;
 }
 
@@ -163,9 +173,9 @@ deliver(struct member *m)
 			memcpy(&h, d->data, sizeof(h));
 			ph_add(&m->me->lat, now > h.t_ns ? now - h.t_ns : 0, 1);
 		}
-		if (m->log)
-			fprintf(m->log, "D %" PRIu64 " %u %" PRIu64 " %u %016" PRIx64 "\n", d->epoch,
-				d->sender, d->seq, d->len, fnv1a(d->data, d->len));
+		if (m->logging)
+			plog_deliver(&m->log, d->epoch, d->sender, d->seq, d->len,
+				     fnv1a(d->data, d->len));
 	}
 	m->me->delivered += (uint64_t)n;
 	gale_release(m->g, n);
@@ -205,11 +215,20 @@ send_burst(struct member *m, uint64_t t_start, bool *finished)
 			break;
 		}
 		perf_fill(buf, len, t_ns, m->me->sent, m->id);
+		/* Logged before the commit, so no member can deliver a message whose
+		 * send is missing from the log of a sender killed right after. */
+		if (m->logging)
+			plog_send(&m->log, m->epoch, m->me->sent, len, fnv1a(buf, len));
 		uint64_t seq;
 		gale_commit(m->g, len, &seq);
-		if (m->log)
-			fprintf(m->log, "S 1 %" PRIu64 " %u %016" PRIx64 "\n", seq, len,
-				fnv1a(buf, len));
+		if (seq != m->me->sent) {
+			fprintf(stderr,
+				"gale-perf: member %u: commit returned seq %" PRIu64
+				", expected %" PRIu64 "\n",
+				m->id, seq, m->me->sent);
+			m->me->error = -EPROTO;
+			*finished = true;
+		}
 		m->me->sent++;
 		sent++;
 	}
@@ -217,8 +236,7 @@ send_burst(struct member *m, uint64_t t_start, bool *finished)
 }
 
 int
-perf_member_main(const struct perf_opts *o, struct perf_shared *sh, uint32_t id,
-		 const char *group)
+perf_member_main(const struct perf_opts *o, struct perf_shared *sh, uint32_t id, const char *group)
 {
 	struct member m = { .o = o, .sh = sh, .me = &sh->slot[id], .id = id };
 	m.rng = o->seed ^ ((uint64_t)id * 0x9e3779b97f4a7c15ull);
@@ -298,8 +316,8 @@ perf_member_main(const struct perf_opts *o, struct perf_shared *sh, uint32_t id,
 	gale_group_counters(m.g, &c);
 	m.me->backpressure = c.backpressure;
 out:
-	if (m.log)
-		fclose(m.log);
+	if (m.logging)
+		plog_close(&m.log);
 	gale_node_destroy(m.node);
 	return m.me->error;
 }

@@ -146,6 +146,9 @@ gale_poll(struct gale_group *g, struct gale_msg *msgs, int max)
 		uint32_t st = atomic_load_explicit(&g->status, memory_order_acquire);
 		if (gb_likely(st == GALE_STATUS_RUNNING))
 			return 0;
+		if (st == GALE_STATUS_STOPPED_LEFT &&
+		    !atomic_load_explicit(&g->drained, memory_order_acquire))
+			return 0; /* a peer left: still delivering what was sent before */
 		if (g->status_reported != st) {
 			g->status_reported = st;
 			if (g->on_status) {

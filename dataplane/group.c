@@ -66,7 +66,8 @@ check_conf(struct gb_logger *lg, const struct gale_group_conf *c)
 		    c->n_members);
 	if (c->ring_bytes && (!gb_is_pow2(c->ring_bytes) || c->ring_bytes < MIN_RING_BYTES ||
 			      c->ring_bytes > MAX_RING_BYTES))
-		BAD("ring_bytes %llu is invalid: valid: a power of two from %llu to %llu (0 = %llu)",
+		BAD("ring_bytes %llu is invalid: valid: a power of two from %llu to %llu (0 = "
+		    "%llu)",
 		    (unsigned long long)c->ring_bytes, MIN_RING_BYTES, MAX_RING_BYTES,
 		    DEF_RING_BYTES);
 	if (c->fail_timeout_ns && c->fail_timeout_ns < MIN_FAIL_TIMEOUT_NS)
@@ -126,9 +127,10 @@ dp_group_stop(struct gale_group *g, enum gale_status st, uint32_t id, const char
 		if (g->view.members[r].id == id)
 			pid = g->view.members[r].pid;
 	gb_log(g->log, st == GALE_STATUS_STOPPED_LEFT ? GB_LOG_INFO : GB_LOG_WARN,
-	       "GALE-GROUP-STOPPED", "member %u: group stopped in epoch %llu (%s): member %u (pid %d): %s",
-	       g->view.members[g->my_rank].id, (unsigned long long)g->view.epoch,
-	       status_name(st), id, (int)pid, why);
+	       "GALE-GROUP-STOPPED",
+	       "member %u: group stopped in epoch %llu (%s): member %u (pid %d): %s",
+	       g->view.members[g->my_rank].id, (unsigned long long)g->view.epoch, status_name(st),
+	       id, (int)pid, why);
 }
 
 static void
@@ -155,7 +157,8 @@ attach_all(struct gale_group *g, uint64_t timeout_ns)
 			const void *region;
 			int rc = g->ops->attach(g->drv, p->id, &region);
 			if (rc == 0) {
-				p->row = (const struct dp_row *)((const uint8_t *)region + DP_ROW_OFFSET);
+				p->row = (const struct dp_row *)((const uint8_t *)region +
+								 DP_ROW_OFFSET);
 				p->ring = (const uint8_t *)region + DP_RING_OFFSET;
 				g->view.members[r].pid = g->ops->peer_pid(g->drv, p->id);
 				continue;
@@ -163,8 +166,8 @@ attach_all(struct gale_group *g, uint64_t timeout_ns)
 			if (rc != -EAGAIN) {
 				gb_log(g->log, GB_LOG_ERR, "GALE-JOIN-FAILED",
 				       "%s member %u's region cannot be used: %s",
-				       g->view.members[g->my_rank].id == p->id ? "self" : "peer", p->id,
-				       gale_strerror(rc));
+				       g->view.members[g->my_rank].id == p->id ? "self" : "peer",
+				       p->id, gale_strerror(rc));
 				return rc;
 			}
 			missing++;
@@ -174,8 +177,8 @@ attach_all(struct gale_group *g, uint64_t timeout_ns)
 			return 0;
 		if (gb_now_ns() > deadline) {
 			gb_log(g->log, GB_LOG_ERR, "GALE-JOIN-TIMEOUT",
-			       "%u member(s) did not appear in time (member %d among them)", missing,
-			       last);
+			       "%u member(s) did not appear in time (member %d among them)",
+			       missing, last);
 			return -ETIMEDOUT;
 		}
 		gb_sleep_ns(200000);
@@ -270,11 +273,56 @@ gale_group_join(struct gale_node *node, const struct gale_group_conf *c, struct 
 	return 0;
 }
 
+/* Everyone else has delivered and released every message this member committed. */
+static bool
+ring_released(struct gale_group *g)
+{
+	for (uint32_t j = 0; j < g->n; j++) {
+		if (j == g->my_rank)
+			continue;
+		uint32_t st = atomic_load_explicit(&g->peers[j].row->state, memory_order_acquire);
+		if (st != DP_STATE_RUNNING)
+			continue; /* it stopped or left: it will not read more */
+		if (atomic_load_explicit(&g->peers[j].row->freed_pos[g->my_rank],
+					 memory_order_acquire) < g->commit_pos)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * A static view cannot shrink (that takes a view change), so leaving stops
+ * the group for the others. Leave politely: publish what is committed, keep
+ * serving (releasing whatever is still delivered here) until every running
+ * peer has delivered this member's messages, or the linger time passes.
+ */
+static void
+linger(struct gale_group *g)
+{
+	if (!g->agent)
+		gale_flush(g);
+	uint64_t deadline = gb_now_ns() + 2 * g->fail_timeout_ns;
+	struct gale_msg m[64];
+	while (atomic_load_explicit(&g->status, memory_order_acquire) == GALE_STATUS_RUNNING &&
+	       gb_now_ns() < deadline) {
+		if (g->dq_held)
+			gale_release(g, (int)g->dq_held);
+		int n = gale_poll(g, m, 64);
+		if (n > 0)
+			gale_release(g, n);
+		if (ring_released(g))
+			break;
+		if (n <= 0)
+			gb_sleep_ns(50000);
+	}
+}
+
 void
 gale_group_leave(struct gale_group *g)
 {
 	if (!g)
 		return;
+	linger(g);
 	dp_node_remove_group(g->node, g);
 	atomic_store_explicit(&g->status, GALE_STATUS_STOPPED_LEFT, memory_order_relaxed);
 	/* R8 (as in dp_group_stop). */

@@ -32,13 +32,13 @@ struct dp_peer {
 	const uint8_t *ring;
 	uint32_t id;
 	bool failed;
-	uint64_t seen;       /* bytes of its ring published (its tail as last read) */
+	uint64_t seen;	     /* bytes of its ring published (its tail as last read) */
 	uint64_t nr_seen;    /* its next_round as last read (before `seen`) */
 	uint64_t deliv_pos;  /* next record to deliver */
 	uint64_t deliv_seq;  /* its sequence number */
 	uint64_t last_round; /* round of the last record delivered (monotone check) */
 	uint64_t stable;     /* SAFE: bytes of its ring that every member has seen */
-	uint64_t freed;      /* bytes of its ring this member has released */
+	uint64_t freed;	     /* bytes of its ring this member has released */
 	uint64_t hb_seen;    /* liveness: last heartbeat value and when it changed */
 	uint64_t hb_change_ns;
 };
@@ -50,13 +50,13 @@ struct gale_group {
 	struct gale_node *node;
 	const struct drv_ops *ops;
 	struct drv *drv;
-	struct dp_row *row;   /* own row (written by the dataplane thread) */
-	uint8_t *ring;        /* own ring */
+	struct dp_row *row; /* own row (written by the dataplane thread) */
+	uint8_t *ring;	    /* own ring */
 	uint64_t ring_bytes;
 	uint64_t ring_mask;
 	uint32_t max_msg;
 	enum gale_mode mode;
-	bool agent;           /* GALE_THREADING_AGENT */
+	bool agent; /* GALE_THREADING_AGENT */
 	uint32_t my_rank;
 	uint32_t n;
 	uint32_t epoch32;
@@ -69,34 +69,35 @@ struct gale_group {
 
 	/* App thread: send state. */
 	gb_cache_aligned uint64_t commit_pos; /* end of committed records (private copy) */
-	uint64_t claim_pos;                   /* open claim's record, UINT64_MAX if none */
+	uint64_t claim_pos;		      /* open claim's record, UINT64_MAX if none */
 	uint32_t claim_len;
-	uint64_t free_floor;                  /* min over members of freed_pos[my_rank] */
+	uint64_t free_floor; /* min over members of freed_pos[my_rank] */
 	uint64_t commit_msgs;
-	uint32_t unpublished;                 /* commits not yet published (APP mode) */
-	uint32_t publish_batch;               /* publish at once every this many commits */
+	uint32_t unpublished;	/* commits not yet published (APP mode) */
+	uint32_t publish_batch; /* publish at once every this many commits */
 	/* App thread: delivery hand-out. */
 	uint64_t dq_handed;
-	uint64_t dq_held;                     /* handed out and not yet released */
+	uint64_t dq_held; /* handed out and not yet released */
 	bool view_reported;
 	enum gale_status status_reported;
 	/* Shared app -> dataplane (AGENT mode). */
 	gb_cache_aligned _Atomic uint64_t commit_shared; /* R3 pairs with A3 */
-	_Atomic uint64_t dq_released;                    /* R4 pairs with A4 */
+	_Atomic uint64_t dq_released;			 /* R4 pairs with A4 */
 
 	/* Dataplane thread -> app. */
-	gb_cache_aligned _Atomic uint64_t dq_prod;       /* R5 pairs with A5 */
-	_Atomic uint32_t status;                         /* enum gale_status */
+	gb_cache_aligned _Atomic uint64_t dq_prod; /* R5 pairs with A5 */
+	_Atomic uint32_t status;		   /* enum gale_status */
 	_Atomic uint32_t failed_id;
+	_Atomic uint32_t drained; /* STOPPED_LEFT: nothing more to deliver */
 
 	/* Dataplane thread only. */
 	gb_cache_aligned uint64_t seq_pos; /* own records up to here published */
-	uint64_t own_next_round;           /* next round this member may use */
-	uint64_t max_peer_round;           /* highest next_round seen from anyone */
+	uint64_t own_next_round;	   /* next round this member may use */
+	uint64_t max_peer_round;	   /* highest next_round seen from anyone */
 	uint64_t dq_rel_seen;
 	uint64_t passes;
-	uint64_t liveness_ns;              /* last liveness check */
-	uint32_t fifo_next;                /* FIFO round-robin start */
+	uint64_t liveness_ns; /* last liveness check */
+	uint32_t fifo_next;   /* FIFO round-robin start */
 	struct dp_peer peers[GALE_MAX_MEMBERS];
 
 	/* Counters: written by their owning thread, read relaxed by anyone. */
@@ -120,7 +121,7 @@ struct gale_node {
 	bool agent_running;
 	_Atomic bool stop;
 	_Atomic uint64_t agent_passes; /* full passes over groups; leave waits on it */
-	pthread_mutex_t lock;          /* join/leave only, never the agent */
+	pthread_mutex_t lock;	       /* join/leave only, never the agent */
 	struct gb_idle app_idle;       /* gale_node_idle(): the app thread's */
 };
 

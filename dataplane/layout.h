@@ -61,8 +61,8 @@ struct dp_row {
 
 	/* Liveness line. */
 	gb_cache_aligned _Atomic uint64_t heartbeat; /* bumped by every dataplane pass */
-	_Atomic uint32_t state;     /* DP_STATE_*; R8 pairs with A8 (liveness) */
-	_Atomic uint32_t failed_id; /* with DP_STATE_STOPPED: the member it saw fail or leave */
+	_Atomic uint32_t state;			     /* DP_STATE_*; R8 pairs with A8 (liveness) */
+	_Atomic uint32_t failed_id;   /* with DP_STATE_STOPPED: the member it saw fail or leave */
 	_Atomic uint32_t stop_status; /* with DP_STATE_STOPPED: its enum gale_status */
 
 	/* Bytes of each sender's ring this member has seen (SAFE stability). */

@@ -97,7 +97,8 @@ gale_node_create(const struct gale_node_conf *conf, struct gale_node **out)
 	}
 	if ((unsigned)conf->idle > GALE_IDLE_YIELD) {
 		gb_log(&lg, GB_LOG_ERR, "GALE-CONF-INVALID",
-		       "idle %d is invalid: valid: GALE_IDLE_BACKOFF, GALE_IDLE_SPIN, GALE_IDLE_YIELD",
+		       "idle %d is invalid: valid: GALE_IDLE_BACKOFF, GALE_IDLE_SPIN, "
+		       "GALE_IDLE_YIELD",
 		       (int)conf->idle);
 		return -EINVAL;
 	}
@@ -197,8 +198,8 @@ gale_node_counters(const struct gale_node *node, struct gale_counters *out)
 {
 	memset(out, 0, sizeof(*out));
 	for (unsigned i = 0; i < DP_MAX_GROUPS; i++) {
-		struct gale_group *g = atomic_load_explicit(
-			&((struct gale_node *)node)->groups[i], memory_order_acquire);
+		struct gale_group *g = atomic_load_explicit(&((struct gale_node *)node)->groups[i],
+							    memory_order_acquire);
 		if (!g)
 			continue;
 		struct gale_counters c;

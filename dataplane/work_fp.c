@@ -240,7 +240,8 @@ stable_of(struct gale_group *g, uint32_t r)
 	for (uint32_t j = 0; j < g->n; j++) {
 		if (j == r || j == g->my_rank)
 			continue;
-		uint64_t v = atomic_load_explicit(&g->peers[j].row->recv_pos[r], memory_order_relaxed);
+		uint64_t v =
+			atomic_load_explicit(&g->peers[j].row->recv_pos[r], memory_order_relaxed);
 		if (v < m)
 			m = v;
 	}
@@ -333,9 +334,11 @@ liveness(struct gale_group *g, uint64_t now)
 			return;
 		}
 		if (st == DP_STATE_STOPPED) {
-			/* A8: pairs with R8 in dp_group_stop(); failed_id and stop_status are set. */
+			/* A8: pairs with R8 in dp_group_stop(); failed_id and stop_status are set.
+			 */
 			uint32_t f = atomic_load_explicit(&p->row->failed_id, memory_order_relaxed);
-			uint32_t why = atomic_load_explicit(&p->row->stop_status, memory_order_relaxed);
+			uint32_t why =
+				atomic_load_explicit(&p->row->stop_status, memory_order_relaxed);
 			dp_group_stop(g,
 				      why == GALE_STATUS_STOPPED_LEFT ? GALE_STATUS_STOPPED_LEFT
 								      : GALE_STATUS_STOPPED_FAILURE,
@@ -343,7 +346,12 @@ liveness(struct gale_group *g, uint64_t now)
 			return;
 		}
 		if (g->ops->peer_alive(g->drv, p->id) == 0) {
-			dp_group_stop(g, GALE_STATUS_STOPPED_FAILURE, p->id, "its process exited");
+			/* It may have left and exited since its state was read. */
+			bool left = atomic_load_explicit(&p->row->state, memory_order_acquire) ==
+				    DP_STATE_LEFT;
+			dp_group_stop(g,
+				      left ? GALE_STATUS_STOPPED_LEFT : GALE_STATUS_STOPPED_FAILURE,
+				      p->id, left ? "it left the group" : "its process exited");
 			return;
 		}
 		uint64_t hb = atomic_load_explicit(&p->row->heartbeat, memory_order_relaxed);
@@ -358,11 +366,22 @@ liveness(struct gale_group *g, uint64_t now)
 	}
 }
 
+/* After a peer left: keep delivering what can still be delivered, then report drained. */
+static unsigned
+drain(struct gale_group *g)
+{
+	unsigned work = apply_releases(g) + receive(g) + deliver(g);
+	if (!work)
+		atomic_store_explicit(&g->drained, 1, memory_order_release);
+	return work;
+}
+
 unsigned
 dp_group_work(struct gale_group *g)
 {
-	if (atomic_load_explicit(&g->status, memory_order_relaxed) != GALE_STATUS_RUNNING)
-		return 0;
+	uint32_t st = atomic_load_explicit(&g->status, memory_order_relaxed);
+	if (gb_unlikely(st != GALE_STATUS_RUNNING))
+		return st == GALE_STATUS_STOPPED_LEFT && !g->drained ? drain(g) : 0;
 	unsigned work = apply_releases(g);
 	if (g->agent)
 		/* A3: pairs with R3 in gale_commit(); the records are written. */

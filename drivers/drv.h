@@ -22,10 +22,10 @@
 struct drv;
 
 struct drv_conf {
-	const char *group;      /* validated group name */
+	const char *group; /* validated group name */
 	uint32_t my_id;
-	uint64_t region_bytes;  /* size of each member's region, page multiple */
-	uint64_t conf_hash;     /* the dataplane's configuration digest; peers must match */
+	uint64_t region_bytes; /* size of each member's region, page multiple */
+	uint64_t conf_hash;    /* the dataplane's configuration digest; peers must match */
 };
 
 struct drv_ops {

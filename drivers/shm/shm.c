@@ -44,7 +44,7 @@ static_assert(sizeof(struct shm_hdr) <= DRV_REGION_HDR_BYTES, "shm header too la
 
 struct shm_peer {
 	const struct shm_hdr *hdr; /* whole region, read-only; NULL until attached */
-	int pidfd;                 /* -1: use kill(pid, 0) */
+	int pidfd;		   /* -1: use kill(pid, 0) */
 	int32_t pid;
 };
 

@@ -37,11 +37,11 @@ extern "C" {
 /* Error codes beyond errno (all returned negated). */
 enum gale_error {
 	GALE_EBASE = 4096,
-	GALE_ESTOPPED,   /**< the group stopped: a member failed or left (see status) */
-	GALE_EVERSION,   /**< a peer speaks another protocol or layout version */
-	GALE_ECONFIG,    /**< peers disagree on the group's configuration */
-	GALE_EWEDGED,    /**< the view is changing: sends are held until it is installed */
-	GALE_EMINORITY,  /**< this side lost the majority and stopped */
+	GALE_ESTOPPED,	/**< the group stopped: a member failed or left (see status) */
+	GALE_EVERSION,	/**< a peer speaks another protocol or layout version */
+	GALE_ECONFIG,	/**< peers disagree on the group's configuration */
+	GALE_EWEDGED,	/**< the view is changing: sends are held until it is installed */
+	GALE_EMINORITY, /**< this side lost the majority and stopped */
 	GALE_ELAST,
 };
 
@@ -49,20 +49,21 @@ enum gale_error {
 enum gale_mode {
 	GALE_MODE_SAFE = 0, /**< total order, delivered once every member has it (default) */
 	GALE_MODE_TOTAL,    /**< one order across all senders */
-	GALE_MODE_FIFO,     /**< per-sender order, reliable */
+	GALE_MODE_FIFO,	    /**< per-sender order, reliable */
 };
 
 /** What a dataplane thread does when a pass found no work. */
 enum gale_idle {
 	GALE_IDLE_BACKOFF = 0, /**< spin, then yield, then sleep up to idle_max_ns (default) */
-	GALE_IDLE_SPIN,        /**< never give the core away (lowest latency; needs a core) */
+	GALE_IDLE_SPIN,	       /**< never give the core away (lowest latency; needs a core) */
 	GALE_IDLE_YIELD,       /**< sched_yield() */
 };
 
 /** Who drives the dataplane. */
 enum gale_threading {
-	GALE_THREADING_APP = 0, /**< run to completion: the app's calls to gale_poll() do the work */
-	GALE_THREADING_AGENT,   /**< a dataplane agent thread per node does the work */
+	GALE_THREADING_APP =
+		0,	      /**< run to completion: the app's calls to gale_poll() do the work */
+	GALE_THREADING_AGENT, /**< a dataplane agent thread per node does the work */
 };
 
 typedef void (*gale_log_fn)(void *arg, int level, const char *id, const char *msg);
@@ -84,8 +85,8 @@ struct gale_node_conf {
 
 /** One member of a view. */
 struct gale_member {
-	uint32_t id;  /**< the member's id, unique in the group */
-	int32_t pid;  /**< its process (shm driver) */
+	uint32_t id; /**< the member's id, unique in the group */
+	int32_t pid; /**< its process (shm driver) */
 };
 
 /** A view: an epoch and its ordered member list (rank = index). */
@@ -114,21 +115,22 @@ typedef void (*gale_view_fn)(void *arg, const struct gale_view *view);
 typedef void (*gale_status_fn)(void *arg, const struct gale_group_status *st);
 
 struct gale_group_conf {
-	const char *name;       /**< group name: [A-Za-z0-9_.-]{1,47}; required */
-	const char *driver;     /**< "shm" (default) */
+	const char *name;   /**< group name: [A-Za-z0-9_.-]{1,47}; required */
+	const char *driver; /**< "shm" (default) */
 	enum gale_mode mode;
-	uint32_t my_id;         /**< this member's id (must appear in member_ids) */
-	uint32_t n_members;     /**< size of the static initial view, 1..GALE_MAX_MEMBERS */
+	uint32_t my_id;		    /**< this member's id (must appear in member_ids) */
+	uint32_t n_members;	    /**< size of the static initial view, 1..GALE_MAX_MEMBERS */
 	const uint32_t *member_ids; /**< n_members ids in rank order; NULL = 0..n-1 */
-	uint64_t ring_bytes;    /**< send ring size, power of two >= 64 KiB; 0 = 4 MiB */
-	uint64_t join_timeout_ns;  /**< how long gale_group_join() waits for peers; 0 = 10 s */
-	uint64_t fail_timeout_ns;  /**< a peer whose heartbeat stalls this long is failed; 0 = 500 ms */
+	uint64_t ring_bytes;	    /**< send ring size, power of two >= 64 KiB; 0 = 4 MiB */
+	uint64_t join_timeout_ns;   /**< how long gale_group_join() waits for peers; 0 = 10 s */
+	uint64_t fail_timeout_ns; /**< a peer whose heartbeat stalls this long is failed; 0 = 500 ms
+				   */
 	/** With GALE_THREADING_APP, commits are published to the group in batches:
 	 *  at once every publish_batch commits, and by every gale_poll() and
 	 *  gale_flush(). 1 = every commit at once (lowest latency for a sender
 	 *  that does not poll); 0 = 16. Up to 4096. */
 	uint32_t publish_batch;
-	gale_view_fn on_view;   /**< view upcall (on the thread that calls gale_poll()) */
+	gale_view_fn on_view;	  /**< view upcall (on the thread that calls gale_poll()) */
 	gale_status_fn on_status; /**< stop upcall (same thread) */
 	void *cb_arg;
 };
@@ -137,8 +139,8 @@ struct gale_group_conf {
 struct gale_msg {
 	const void *data;
 	uint32_t len;
-	uint32_t sender;  /**< sender's member id */
-	uint64_t seq;     /**< sender's sequence number in this epoch, from 0 */
+	uint32_t sender; /**< sender's member id */
+	uint64_t seq;	 /**< sender's sequence number in this epoch, from 0 */
 	uint64_t epoch;
 };
 
@@ -147,12 +149,12 @@ struct gale_counters {
 	uint64_t sent_bytes;
 	uint64_t delivered_msgs;
 	uint64_t delivered_bytes;
-	uint64_t backpressure;   /**< claims refused with -EAGAIN */
-	uint64_t polls;          /**< dataplane passes */
-	uint64_t idle_polls;     /**< passes that found no work */
-	uint64_t rows_published; /**< status rows written */
+	uint64_t backpressure;	  /**< claims refused with -EAGAIN */
+	uint64_t polls;		  /**< dataplane passes */
+	uint64_t idle_polls;	  /**< passes that found no work */
+	uint64_t rows_published;  /**< status rows written */
 	uint64_t invalid_records; /**< ring records that failed validation (dropped) */
-	uint64_t peer_failures;  /**< peers seen dead or hung */
+	uint64_t peer_failures;	  /**< peers seen dead or hung */
 };
 
 struct gale_node;

@@ -17,7 +17,9 @@ static int tap_checks, tap_failed;
 		}                                                                                  \
 	} while (0)
 
-static inline void __attribute__((format(printf, 1, 2)))
+static inline void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static inline void
 diag(const char *fmt, ...)
 {
 	va_list ap;

@@ -105,10 +105,9 @@ test_single_member(void)
 {
 	struct gale_node *n = node_new(GALE_THREADING_APP);
 	struct gale_group *g = NULL;
-	struct gale_group_conf c = { .name = gname,
-				     .n_members = 1,
-				     .ring_bytes = 65536,
-				     .on_view = on_view };
+	struct gale_group_conf c = {
+		.name = gname, .n_members = 1, .ring_bytes = 65536, .on_view = on_view
+	};
 	CHECK(gale_group_join(n, &c, &g) == 0);
 	CHECK(gale_group_max_msg(g) == 16384);
 
@@ -203,7 +202,10 @@ pair_member(void *p)
 	struct pair_arg *a = p;
 	struct gale_node *n = node_new(a->th);
 	struct gale_group *g = NULL;
-	struct gale_group_conf c = { .name = gname, .mode = a->mode, .my_id = a->id, .n_members = 2,
+	struct gale_group_conf c = { .name = gname,
+				     .mode = a->mode,
+				     .my_id = a->id,
+				     .n_members = 2,
 				     .ring_bytes = 1 << 16 };
 	a->rc = gale_group_join(n, &c, &g);
 	if (a->rc) {

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Every wrong flag or value of gale-perf exits 2 with a message naming the
+# value (and what would be valid); nothing is run.
+# usage: bad_input.sh GALE_PERF
+set -u
+perf=$1
+fail=0
+expect() {  # expect SUBSTRING ARGS...
+    local want=$1; shift
+    local out rc
+    out=$("$perf" "$@" 2>&1 >/dev/null); rc=$?
+    if [ $rc -ne 2 ] || ! grep -qF -- "$want" <<<"$out"; then
+        echo "FAIL: gale-perf $* -> exit $rc, stderr: $out (wanted exit 2 and '$want')"
+        fail=1
+    else
+        echo "ok: gale-perf $* -> $out" | head -1
+    fi
+}
+expect "--members '0'" --members 0
+expect "--members '65'" --members 65
+expect "--members 'x'" --members x
+expect "--senders 4 is invalid with --members 3" --senders 4
+expect "--size '0'" --size 0
+expect "--size '99999999999'" --size 99999999999
+expect "MIN is larger than MAX" --size 10-5
+expect "--mode 'causal'" --mode causal
+expect "valid: fifo, total, safe" --mode causal
+expect "--duration '-1'" --duration -1
+expect "--duration 'abc'" --duration abc
+expect "exclude each other" --duration 1 --count 10
+expect "--count '0'" --count 0
+expect "--rate '-5'" --rate -5
+expect "--idle 'busy'" --idle busy
+expect "--driver 'rdma'" --driver rdma
+expect "--ring-bytes '100000'" --ring-bytes 100000
+expect "--threading 'many'" --threading many
+expect "--kill '3'" --kill 3
+expect "--kill member 7" --kill 7@1
+expect "unknown option '--bogus'" --bogus
+expect "unexpected argument 'extra'" extra
+expect "larger than the largest message" --size 2000000
+expect "needs a value" --members
+exit $fail

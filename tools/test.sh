@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The test command: install what is needed, check formatting, build with
+# -Werror and run every suite that can run here, then build with
+# address+undefined sanitizers and run the unit and integration suites again.
+# Ends with one summary line: "summary: N passed, N failed, N skipped".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash tools/setup.sh || exit 1
+
+failed_steps=0
+step() { echo; echo "=== $*"; }
+
+step "formatting (clang-format --dry-run)"
+if ! git ls-files '*.c' '*.h' '*.cc' | xargs clang-format --dry-run -Werror; then
+    echo "formatting: the files above differ from .clang-format (run: clang-format -i FILE)"
+    failed_steps=$((failed_steps + 1))
+fi
+
+run_build() {  # run_build DIR SUITES... -- MESON_ARGS...
+    local dir=$1; shift
+    local suites=()
+    while [ "$1" != -- ]; do suites+=(--suite "$1"); shift; done
+    shift
+    rm -rf "$dir"
+    if ! meson setup "$dir" -Dwerror=true "$@" >"$dir.setup.log" 2>&1; then
+        cat "$dir.setup.log"; return 1
+    fi
+    grep -A20 "^gale " "$dir.setup.log" | sed -n '/Built/,$p'
+    ninja -C "$dir" || return 1
+    meson test -C "$dir" --print-errorlogs --num-processes 1 "${suites[@]}"
+}
+
+step "build and test (-Werror): unit, integration"
+run_build build-test unit integration -- || failed_steps=$((failed_steps + 1))
+
+step "sanitizers (address,undefined): unit, integration"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    run_build build-asan unit integration -- -Db_sanitize=address,undefined -Db_lundef=false \
+    || failed_steps=$((failed_steps + 1))
+
+python3 tools/test-summary.py build-test/meson-logs/testlog.json build-asan/meson-logs/testlog.json
+rc=$?
+[ $failed_steps -eq 0 ] || { echo "tests: $failed_steps step(s) failed"; rc=1; }
+exit $rc
