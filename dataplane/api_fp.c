@@ -119,23 +119,11 @@ gale_send(struct gale_group *g, const void *data, uint32_t len)
 	return gale_commit(g, len, NULL);
 }
 
-/* Upcalls run here, on the app thread, never on the agent. */
-static void
-upcalls(struct gale_group *g)
-{
-	if (gb_unlikely(!g->view_reported)) {
-		g->view_reported = true;
-		if (g->on_view)
-			g->on_view(g->cb_arg, &g->view);
-	}
-}
-
 int
 gale_poll(struct gale_group *g, struct gale_msg *msgs, int max)
 {
 	if (!g->agent)
 		dp_group_work(g);
-	upcalls(g);
 	/* A5: pairs with R5 in deliver(); the entries are written. */
 	uint64_t prod = atomic_load_explicit(&g->dq_prod, memory_order_acquire);
 	uint64_t avail = prod - g->dq_handed;

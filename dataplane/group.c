@@ -266,6 +266,9 @@ gale_group_join(struct gale_node *node, const struct gale_group_conf *c, struct 
 		group_free(g);
 		return rc;
 	}
+	/* The first view upcall, on the joining (app) thread, before any send. */
+	if (g->on_view)
+		g->on_view(g->cb_arg, &g->view);
 	gb_log(g->log, GB_LOG_INFO, "GALE-VIEW-INSTALL",
 	       "group %s: member %u installed view %llu with %u members (%s)", c->name, c->my_id,
 	       (unsigned long long)g->view.epoch, g->n, gale_mode_name(g->mode));
@@ -324,9 +327,13 @@ gale_group_leave(struct gale_group *g)
 		return;
 	linger(g);
 	dp_node_remove_group(g->node, g);
-	atomic_store_explicit(&g->status, GALE_STATUS_STOPPED_LEFT, memory_order_relaxed);
-	/* R8 (as in dp_group_stop). */
-	atomic_store_explicit(&g->row->state, DP_STATE_LEFT, memory_order_release);
+	/* A stopped member keeps saying why it stopped (peers propagate that
+	 * cause); only a running one announces that it left. */
+	if (atomic_load_explicit(&g->status, memory_order_relaxed) == GALE_STATUS_RUNNING) {
+		atomic_store_explicit(&g->status, GALE_STATUS_STOPPED_LEFT, memory_order_relaxed);
+		/* R8 (as in dp_group_stop). */
+		atomic_store_explicit(&g->row->state, DP_STATE_LEFT, memory_order_release);
+	}
 	group_free(g);
 }
 

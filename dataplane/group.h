@@ -78,7 +78,6 @@ struct gale_group {
 	/* App thread: delivery hand-out. */
 	uint64_t dq_handed;
 	uint64_t dq_held; /* handed out and not yet released */
-	bool view_reported;
 	enum gale_status status_reported;
 	/* Shared app -> dataplane (AGENT mode). */
 	gb_cache_aligned _Atomic uint64_t commit_shared; /* R3 pairs with A3 */

@@ -109,6 +109,7 @@ test_single_member(void)
 		.name = gname, .n_members = 1, .ring_bytes = 65536, .on_view = on_view
 	};
 	CHECK(gale_group_join(n, &c, &g) == 0);
+	CHECK(views_seen == 1); /* the first view is reported by join itself */
 	CHECK(gale_group_max_msg(g) == 16384);
 
 	void *buf, *buf2;
