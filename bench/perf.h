@@ -72,6 +72,7 @@ struct perf_result {
 	double mb_per_s;
 	double cpu_s_per_m;
 	uint64_t msgs;
+	uint64_t backpressure; /* claims refused with -EAGAIN, all senders */
 	double elapsed_s;
 	struct perf_hist lat;
 };

@@ -36,7 +36,7 @@ static const char usage_text[] =
 	"  --idle spin|yield|backoff  what an idle member does (default backoff)\n"
 	"  --threading app|agent  run to completion in the app thread, or an agent thread\n"
 	"  --driver shm          transport (default shm)\n"
-	"  --ring-bytes N        send ring per member, power of two (default 4194304)\n"
+	"  --ring-bytes N        send ring per member, power of two (default 16777216)\n"
 	"  --no-pin              do not pin members to cores (default: member i on cpu i %% ncpu)\n"
 	"  --kill MEMBER@SECONDS SIGKILL a member at that time into the run\n"
 	"  --log-dir DIR         write DIR/member-<id>.log delivery logs\n"
@@ -280,7 +280,7 @@ parse_args(int argc, char **argv, struct perf_opts *o)
 	if (o->kill_member >= (int)o->members)
 		usage_error("--kill member %d is invalid: valid: 0 to %u", o->kill_member,
 			    o->members - 1);
-	uint64_t ring = o->ring_bytes ? o->ring_bytes : 4u << 20;
+	uint64_t ring = o->ring_bytes ? o->ring_bytes : 16u << 20;
 	if (o->size_max > ring / 4)
 		usage_error("--size %u is larger than the largest message of a %llu-byte ring "
 			    "(%llu): give a larger --ring-bytes",
@@ -445,6 +445,7 @@ run_gale(const struct perf_opts *o, struct run *run)
 		}
 		deliveries += s->delivered;
 		bytes_sent += s->delivered_bytes;
+		r->backpressure += s->backpressure;
 		cpu += s->cpu_s;
 		ph_merge(&r->lat, &s->lat);
 	}
@@ -479,10 +480,11 @@ print_lat_json(const struct perf_hist *h)
 static void
 print_result_json(const struct perf_result *r)
 {
-	printf("\"msgs\":%llu,\"elapsed_s\":%.6f,\"msgs_per_s\":%.1f,\"deliveries_per_s\":%.1f,"
+	printf("\"msgs\":%llu,\"backpressure\":%llu,\"elapsed_s\":%.6f,\"msgs_per_s\":%.1f,"
+	       "\"deliveries_per_s\":%.1f,"
 	       "\"mb_per_s\":%.3f,\"cpu_s_per_M\":%.4f,\"lat_us\":",
-	       (unsigned long long)r->msgs, r->elapsed_s, r->msgs_per_s, r->deliveries_per_s,
-	       r->mb_per_s, r->cpu_s_per_m);
+	       (unsigned long long)r->msgs, (unsigned long long)r->backpressure, r->elapsed_s,
+	       r->msgs_per_s, r->deliveries_per_s, r->mb_per_s, r->cpu_s_per_m);
 	print_lat_json(&r->lat);
 }
 

@@ -73,7 +73,9 @@ gale_commit(struct gale_group *g, uint32_t len, uint64_t *seq)
 	struct dp_rec *h = (struct dp_rec *)(g->ring + (g->claim_pos & g->ring_mask));
 	h->len_flags = len;
 	h->epoch = g->epoch32;
-	h->round = 0;
+	/* APP mode runs the dataplane on this thread: stamp the round now (see
+	 * dp_sequence_own()); the agent stamps it in AGENT mode. */
+	h->round = g->agent || g->mode == GALE_MODE_FIFO ? 0 : dp_round_now(g);
 	g->commit_pos = g->claim_pos + dp_rec_bytes(len);
 	g->claim_pos = UINT64_MAX;
 	if (seq)

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEF_RING_BYTES (4ull << 20)
+#define DEF_RING_BYTES (16ull << 20)
 #define MIN_RING_BYTES (64ull << 10)
 #define MAX_RING_BYTES (1ull << 30)
 #define DEF_JOIN_TIMEOUT_NS 10000000000ull

@@ -124,6 +124,13 @@ struct gale_node {
 	struct gb_idle app_idle;       /* gale_node_idle(): the app thread's */
 };
 
+/* The round this member's next published records get (dataplane thread). */
+static inline uint64_t
+dp_round_now(const struct gale_group *g)
+{
+	return GB_MAX(g->own_next_round, g->max_peer_round);
+}
+
 /* work_fp.c: one dataplane pass over a group; returns the work done. */
 unsigned dp_group_work(struct gale_group *g);
 /* work_fp.c: publish own records committed up to `upto` (dataplane thread). */

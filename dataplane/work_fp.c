@@ -74,12 +74,13 @@ dp_sequence_own(struct gale_group *g, uint64_t upto)
 {
 	if (upto == g->seq_pos)
 		return 0;
-	uint64_t round = 0;
 	if (g->mode != GALE_MODE_FIFO) {
-		round = GB_MAX(g->own_next_round, g->max_peer_round);
-		/* Stamp the round on every record since the last publish; the app
-		 * thread wrote them before R3 (or on this thread). */
-		for (uint64_t p = g->seq_pos; p < upto;) {
+		uint64_t round = dp_round_now(g);
+		/* APP mode: gale_commit() stamped this same round (nothing that
+		 * changes it runs between a commit and this publish). AGENT mode:
+		 * stamp every record since the last publish here; the app thread
+		 * wrote them before R3. */
+		for (uint64_t p = g->seq_pos; g->agent && p < upto;) {
 			struct dp_rec *h = (struct dp_rec *)(g->ring + (p & g->ring_mask));
 			uint32_t lf = h->len_flags;
 			if (lf & DP_REC_PAD) {

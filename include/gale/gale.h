@@ -121,8 +121,8 @@ struct gale_group_conf {
 	uint32_t my_id;		    /**< this member's id (must appear in member_ids) */
 	uint32_t n_members;	    /**< size of the static initial view, 1..GALE_MAX_MEMBERS */
 	const uint32_t *member_ids; /**< n_members ids in rank order; NULL = 0..n-1 */
-	uint64_t ring_bytes;	    /**< send ring size, power of two >= 64 KiB; 0 = 4 MiB */
-	uint64_t join_timeout_ns;   /**< how long gale_group_join() waits for peers; 0 = 10 s */
+	uint64_t ring_bytes;	  /**< send ring size, power of two, 64 KiB to 1 GiB; 0 = 16 MiB */
+	uint64_t join_timeout_ns; /**< how long gale_group_join() waits for peers; 0 = 10 s */
 	uint64_t fail_timeout_ns; /**< a peer whose heartbeat stalls this long is failed; 0 = 500 ms
 				   */
 	/** With GALE_THREADING_APP, commits are published to the group in batches:
