@@ -38,6 +38,6 @@ expect "--kill '3'" --kill 3
 expect "--kill member 7" --kill 7@1
 expect "unknown option '--bogus'" --bogus
 expect "unexpected argument 'extra'" extra
-expect "larger than the largest message" --size 2000000
+expect "larger than the largest message" --size 5000000
 expect "needs a value" --members
 exit $fail
