@@ -70,6 +70,12 @@ gale_commit(struct gale_group *g, uint32_t len, uint64_t *seq)
 {
 	if (gb_unlikely(g->claim_pos == UINT64_MAX || len == 0 || len > g->claim_len))
 		return -EINVAL;
+	if (gb_unlikely(atomic_load_explicit(&g->status, memory_order_relaxed) !=
+			GALE_STATUS_RUNNING)) {
+		/* Never publish after a stop: the send is reported failed instead. */
+		g->claim_pos = UINT64_MAX;
+		return -GALE_ESTOPPED;
+	}
 	struct dp_rec *h = (struct dp_rec *)(g->ring + (g->claim_pos & g->ring_mask));
 	h->len_flags = len;
 	h->epoch = g->epoch32;
@@ -77,6 +83,7 @@ gale_commit(struct gale_group *g, uint32_t len, uint64_t *seq)
 	 * dp_sequence_own()); the agent stamps it in AGENT mode. */
 	h->round = g->agent || g->mode == GALE_MODE_FIFO ? 0 : dp_round_now(g);
 	g->commit_pos = g->claim_pos + dp_rec_bytes(len);
+	g->last_rec_end = g->commit_pos;
 	g->claim_pos = UINT64_MAX;
 	if (seq)
 		*seq = g->commit_msgs;
@@ -96,6 +103,8 @@ gale_flush(struct gale_group *g)
 {
 	if (g->agent)
 		return 0; /* the agent publishes every commit it sees */
+	if (atomic_load_explicit(&g->status, memory_order_relaxed) != GALE_STATUS_RUNNING)
+		return -GALE_ESTOPPED;
 	g->unpublished = 0;
 	dp_sequence_own(g, g->commit_pos);
 	return 0;
@@ -121,33 +130,43 @@ gale_send(struct gale_group *g, const void *data, uint32_t len)
 	return gale_commit(g, len, NULL);
 }
 
+/* The group stopped: report it once, unless deliveries are still queued or coming. */
+static int
+stopped(struct gale_group *g, uint32_t st, int max)
+{
+	/* A5 again: the dataplane stored dq_prod before it released the status
+	 * (A10), so entries delivered before the stop are seen here. */
+	if (atomic_load_explicit(&g->dq_prod, memory_order_acquire) != g->dq_handed || max == 0)
+		return 0;
+	if (st == GALE_STATUS_STOPPED_LEFT &&
+	    !atomic_load_explicit(&g->drained, memory_order_acquire))
+		return 0; /* a peer left: still delivering what was sent before */
+	if (g->status_reported != st) {
+		g->status_reported = st;
+		if (g->on_status) {
+			struct gale_group_status s;
+			gale_group_status(g, &s);
+			g->on_status(g->cb_arg, &s);
+		}
+	}
+	return -GALE_ESTOPPED;
+}
+
 int
 gale_poll(struct gale_group *g, struct gale_msg *msgs, int max)
 {
 	if (!g->agent)
 		dp_group_work(g);
+	if (max < 0)
+		max = 0;
 	/* A5: pairs with R5 in deliver(); the entries are written. */
 	uint64_t prod = atomic_load_explicit(&g->dq_prod, memory_order_acquire);
 	uint64_t avail = prod - g->dq_handed;
-	if (max < 0)
-		max = 0;
 	uint64_t n = avail < (uint64_t)max ? avail : (uint64_t)max;
 	if (n == 0) {
+		/* A10: pairs with R10 in dp_group_stop() and drain(). */
 		uint32_t st = atomic_load_explicit(&g->status, memory_order_acquire);
-		if (gb_likely(st == GALE_STATUS_RUNNING))
-			return 0;
-		if (st == GALE_STATUS_STOPPED_LEFT &&
-		    !atomic_load_explicit(&g->drained, memory_order_acquire))
-			return 0; /* a peer left: still delivering what was sent before */
-		if (g->status_reported != st) {
-			g->status_reported = st;
-			if (g->on_status) {
-				struct gale_group_status s;
-				gale_group_status(g, &s);
-				g->on_status(g->cb_arg, &s);
-			}
-		}
-		return -GALE_ESTOPPED;
+		return gb_likely(st == GALE_STATUS_RUNNING) ? 0 : stopped(g, st, max);
 	}
 	uint64_t bytes = 0;
 	for (uint64_t i = 0; i < n; i++) {

@@ -115,7 +115,9 @@ dp_group_stop(struct gale_group *g, enum gale_status st, uint32_t id, const char
 	if (atomic_load_explicit(&g->status, memory_order_relaxed) != GALE_STATUS_RUNNING)
 		return;
 	atomic_store_explicit(&g->failed_id, id, memory_order_relaxed);
+	/* R10: failed_id and every queue entry delivered so far are stored first. */
 	atomic_store_explicit(&g->status, st, memory_order_release);
+	g->quiet_since_ns = gb_now_ns();
 	atomic_store_explicit(&g->row->failed_id, id, memory_order_relaxed);
 	atomic_store_explicit(&g->row->stop_status, st, memory_order_relaxed);
 	/* R8: failed_id and stop_status are set before peers see the state (A8). */
@@ -161,6 +163,15 @@ attach_all(struct gale_group *g, uint64_t timeout_ns)
 								 DP_ROW_OFFSET);
 				p->ring = (const uint8_t *)region + DP_RING_OFFSET;
 				g->view.members[r].pid = g->ops->peer_pid(g->drv, p->id);
+				if (atomic_load_explicit(&p->row->state, memory_order_acquire) !=
+				    DP_STATE_RUNNING) {
+					gb_log(g->log, GB_LOG_ERR, "GALE-JOIN-FAILED",
+					       "member %u (pid %d) is in a group that already "
+					       "stopped "
+					       "or left; start every member of the view afresh",
+					       p->id, (int)g->view.members[r].pid);
+					return -GALE_ESTOPPED;
+				}
 				continue;
 			}
 			if (rc != -EAGAIN) {
@@ -207,6 +218,7 @@ gale_group_join(struct gale_node *node, const struct gale_group_conf *c, struct 
 	g->ring_mask = g->ring_bytes - 1;
 	g->max_msg = (uint32_t)GB_MIN(g->ring_bytes / 4, DP_REC_LEN_MASK);
 	g->fail_timeout_ns = c->fail_timeout_ns ? c->fail_timeout_ns : DEF_FAIL_TIMEOUT_NS;
+	g->join_timeout_ns = c->join_timeout_ns ? c->join_timeout_ns : DEF_JOIN_TIMEOUT_NS;
 	g->on_view = c->on_view;
 	g->on_status = c->on_status;
 	g->cb_arg = c->cb_arg;
@@ -251,7 +263,7 @@ gale_group_join(struct gale_node *node, const struct gale_group_conf *c, struct 
 	atomic_store_explicit(&g->row->state, DP_STATE_RUNNING, memory_order_relaxed);
 	g->ops->publish(g->drv);
 
-	rc = attach_all(g, c->join_timeout_ns ? c->join_timeout_ns : DEF_JOIN_TIMEOUT_NS);
+	rc = attach_all(g, g->join_timeout_ns);
 	if (rc) {
 		group_free(g);
 		return rc;
@@ -287,7 +299,7 @@ ring_released(struct gale_group *g)
 		if (st != DP_STATE_RUNNING)
 			continue; /* it stopped or left: it will not read more */
 		if (atomic_load_explicit(&g->peers[j].row->freed_pos[g->my_rank],
-					 memory_order_acquire) < g->commit_pos)
+					 memory_order_acquire) < g->last_rec_end)
 			return false;
 	}
 	return true;
@@ -296,8 +308,8 @@ ring_released(struct gale_group *g)
 /*
  * A static view cannot shrink (that takes a view change), so leaving stops
  * the group for the others. Leave politely: publish what is committed, keep
- * serving (releasing whatever is still delivered here) until every running
- * peer has delivered this member's messages, or the linger time passes.
+ * serving (releasing, unread, whatever is still delivered here) until every
+ * running peer has delivered this member's messages, or 2 x fail_timeout.
  */
 static void
 linger(struct gale_group *g)

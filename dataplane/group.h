@@ -24,7 +24,8 @@
 static_assert((DP_DQ_SIZE & (DP_DQ_SIZE - 1)) == 0, "delivery queue size is a power of two");
 #define DP_MAX_GROUPS 16 /* groups per node */
 #define DP_FIFO_BURST 64 /* records delivered from one sender before the next is served */
-#define DP_LIVENESS_PERIOD_NS 1000000ull /* heartbeat and peer checks at most this often */
+#define DP_LIVENESS_PERIOD_NS 1000000ull /* peer checks at most this often */
+#define DP_DRAIN_QUIET_NS 5000000ull	 /* after a peer left: idle this long = drained */
 
 /* One sender's ring as this member reads it (index = rank). Dataplane thread only. */
 struct dp_peer {
@@ -61,6 +62,7 @@ struct gale_group {
 	uint32_t n;
 	uint32_t epoch32;
 	uint64_t fail_timeout_ns;
+	uint64_t join_timeout_ns;
 	struct gale_view view;
 	gale_view_fn on_view;
 	gale_status_fn on_status;
@@ -73,6 +75,7 @@ struct gale_group {
 	uint32_t claim_len;
 	uint64_t free_floor; /* min over members of freed_pos[my_rank] */
 	uint64_t commit_msgs;
+	uint64_t last_rec_end;	/* end of the last committed record (not a pad) */
 	uint32_t unpublished;	/* commits not yet published (APP mode) */
 	uint32_t publish_batch; /* publish at once every this many commits */
 	/* App thread: delivery hand-out. */
@@ -85,7 +88,7 @@ struct gale_group {
 
 	/* Dataplane thread -> app. */
 	gb_cache_aligned _Atomic uint64_t dq_prod; /* R5 pairs with A5 */
-	_Atomic uint32_t status;		   /* enum gale_status */
+	_Atomic uint32_t status;		   /* enum gale_status; R10 pairs with A10 */
 	_Atomic uint32_t failed_id;
 	_Atomic uint32_t drained; /* STOPPED_LEFT: nothing more to deliver */
 
@@ -95,8 +98,9 @@ struct gale_group {
 	uint64_t max_peer_round;	   /* highest next_round seen from anyone */
 	uint64_t dq_rel_seen;
 	uint64_t passes;
-	uint64_t liveness_ns; /* last liveness check */
-	uint32_t fifo_next;   /* FIFO round-robin start */
+	uint64_t liveness_ns;	 /* last liveness check */
+	uint64_t quiet_since_ns; /* drain: start of the current idle stretch */
+	uint32_t fifo_next;	 /* FIFO round-robin start */
 	struct dp_peer peers[GALE_MAX_MEMBERS];
 
 	/* Counters: written by their owning thread, read relaxed by anyone. */
@@ -122,6 +126,7 @@ struct gale_node {
 	_Atomic uint64_t agent_passes; /* full passes over groups; leave waits on it */
 	pthread_mutex_t lock;	       /* join/leave only, never the agent */
 	struct gb_idle app_idle;       /* gale_node_idle(): the app thread's */
+	_Atomic int pin_result;	       /* AGENT + pin: 1 pinned, -errno failed; R11/A11 */
 };
 
 /* The round this member's next published records get (dataplane thread). */

@@ -8,7 +8,8 @@
  *   region:  [driver header 4 KiB][dp_row][pad to page][ring: ring_bytes]
  *
  * A ring is a log of records, each a 16-byte header and its payload, padded
- * to 16 bytes. Positions are byte counts that only grow; pos & (size - 1)
+ * to DP_REC_ALIGN (a cache line: a reader never shares a line with the record
+ * being written after it). Positions are byte counts that only grow; pos & (size - 1)
  * is the offset. A record never wraps: the rest of the ring is filled with
  * a PAD record instead.
  */

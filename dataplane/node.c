@@ -60,8 +60,13 @@ agent_main(void *arg)
 	struct gale_node *node = arg;
 	struct gb_idle idle;
 	gb_idle_init(&idle, (enum gb_idle_kind)node->conf.idle, node->conf.idle_max_ns);
-	if (node->conf.pin)
-		dp_pin_thread(&node->log, node->conf.cpu); /* failure already refused in create */
+	if (node->conf.pin) {
+		int rc = dp_pin_thread(&node->log, node->conf.cpu);
+		/* R11: pairs with A11 in gale_node_create(), which refuses the node on failure. */
+		atomic_store_explicit(&node->pin_result, rc ? rc : 1, memory_order_release);
+		if (rc)
+			return NULL;
+	}
 	while (!atomic_load_explicit(&node->stop, memory_order_acquire)) {
 		unsigned work = 0;
 		for (unsigned i = 0; i < DP_MAX_GROUPS; i++) {
@@ -71,8 +76,11 @@ agent_main(void *arg)
 			if (g)
 				work += dp_group_work(g);
 		}
-		/* R9: no group removed before this store is in use; pairs with A9. */
+		/* R9: no group removed before this store is in use; pairs with A9.
+		 * The fence orders it before the next pass's loads of groups[]
+		 * (store then load: release/acquire alone would not). */
 		atomic_fetch_add_explicit(&node->agent_passes, 1, memory_order_release);
+		atomic_thread_fence(memory_order_seq_cst);
 		gb_idle_step(&idle, work);
 	}
 	return NULL;
@@ -118,10 +126,6 @@ gale_node_create(const struct gale_node_conf *conf, struct gale_node **out)
 	int rc = 0;
 	if (conf->pin && conf->threading == GALE_THREADING_APP)
 		rc = dp_pin_thread(&node->log, conf->cpu);
-#ifndef GALE_HAVE_HWLOC
-	else if (conf->pin)
-		rc = dp_pin_thread(&node->log, conf->cpu); /* refuses loudly */
-#endif
 	if (rc)
 		goto fail;
 	if (conf->threading == GALE_THREADING_AGENT) {
@@ -129,6 +133,16 @@ gale_node_create(const struct gale_node_conf *conf, struct gale_node **out)
 		if (rc)
 			goto fail;
 		node->agent_running = true;
+		int pin;
+		/* A11: the agent pinned itself (1) or failed (-errno, logged). */
+		while (conf->pin &&
+		       !(pin = atomic_load_explicit(&node->pin_result, memory_order_acquire)))
+			gb_sleep_ns(100000);
+		if (conf->pin && pin < 0) {
+			pthread_join(node->agent, NULL);
+			rc = pin;
+			goto fail;
+		}
 	}
 	*out = node;
 	return 0;
@@ -168,8 +182,10 @@ dp_node_remove_group(struct gale_node *node, struct gale_group *g)
 	pthread_mutex_unlock(&node->lock);
 	if (!node->agent_running)
 		return;
-	/* Two full agent passes after the removal: the agent no longer holds g. */
-	/* A9: pairs with R9 in agent_main(). */
+	/* Two full agent passes after the removal: the agent no longer holds g.
+	 * The fence orders the NULL store above before this load (as in the
+	 * agent). A9: pairs with R9 in agent_main(). */
+	atomic_thread_fence(memory_order_seq_cst);
 	uint64_t p0 = atomic_load_explicit(&node->agent_passes, memory_order_acquire);
 	while (atomic_load_explicit(&node->agent_passes, memory_order_acquire) < p0 + 2)
 		gb_sleep_ns(10000);
@@ -197,6 +213,8 @@ void
 gale_node_counters(const struct gale_node *node, struct gale_counters *out)
 {
 	memset(out, 0, sizeof(*out));
+	/* Under the lock: a group cannot be freed by gale_group_leave() meanwhile. */
+	pthread_mutex_lock(&((struct gale_node *)node)->lock);
 	for (unsigned i = 0; i < DP_MAX_GROUPS; i++) {
 		struct gale_group *g = atomic_load_explicit(&((struct gale_node *)node)->groups[i],
 							    memory_order_acquire);
@@ -215,6 +233,7 @@ gale_node_counters(const struct gale_node *node, struct gale_counters *out)
 		out->invalid_records += c.invalid_records;
 		out->peer_failures += c.peer_failures;
 	}
+	pthread_mutex_unlock(&((struct gale_node *)node)->lock);
 }
 
 void

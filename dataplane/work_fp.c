@@ -323,7 +323,6 @@ deliver(struct gale_group *g)
 static void
 liveness(struct gale_group *g, uint64_t now)
 {
-	atomic_store_explicit(&g->row->heartbeat, g->passes, memory_order_relaxed);
 	for (uint32_t r = 0; r < g->n; r++) {
 		struct dp_peer *p = &g->peers[r];
 		if (r == g->my_rank)
@@ -356,10 +355,14 @@ liveness(struct gale_group *g, uint64_t now)
 			return;
 		}
 		uint64_t hb = atomic_load_explicit(&p->row->heartbeat, memory_order_relaxed);
+		/* A peer still finishing its join has not beaten yet: give it the
+		 * join timeout rather than the failure timeout. */
+		uint64_t limit =
+			hb ? g->fail_timeout_ns : GB_MAX(g->fail_timeout_ns, g->join_timeout_ns);
 		if (hb != p->hb_seen) {
 			p->hb_seen = hb;
 			p->hb_change_ns = now;
-		} else if (now - p->hb_change_ns > g->fail_timeout_ns) {
+		} else if (now - p->hb_change_ns > limit) {
 			dp_group_stop(g, GALE_STATUS_STOPPED_FAILURE, p->id,
 				      "its heartbeat stalled past fail_timeout");
 			return;
@@ -367,13 +370,31 @@ liveness(struct gale_group *g, uint64_t now)
 	}
 }
 
-/* After a peer left: keep delivering what can still be delivered, then report drained. */
+/*
+ * After a peer left (a static view cannot shrink): keep receiving and
+ * delivering what was sent before, and keep publishing this member's row so
+ * that the others can finish too. Drained once no peer is running any more
+ * (they all stop within a liveness period of seeing the leave) and passes
+ * have found nothing to do for DP_DRAIN_QUIET_NS with room in the queue.
+ */
 static unsigned
 drain(struct gale_group *g)
 {
+	bool peers_quiet = true;
+	for (uint32_t r = 0; r < g->n; r++)
+		if (r != g->my_rank &&
+		    atomic_load_explicit(&g->peers[r].row->state, memory_order_acquire) ==
+			    DP_STATE_RUNNING)
+			peers_quiet = false;
 	unsigned work = apply_releases(g) + receive(g) + deliver(g);
-	if (!work)
+	uint64_t prod = atomic_load_explicit(&g->dq_prod, memory_order_relaxed);
+	uint64_t now = gb_now_ns();
+	if (work || !peers_quiet || prod - g->dq_rel_seen == DP_DQ_SIZE) {
+		g->quiet_since_ns = now;
+	} else if (now - g->quiet_since_ns >= DP_DRAIN_QUIET_NS) {
+		/* R10: the queue entries are stored before this (A10 in gale_poll). */
 		atomic_store_explicit(&g->drained, 1, memory_order_release);
+	}
 	return work;
 }
 
@@ -382,7 +403,10 @@ dp_group_work(struct gale_group *g)
 {
 	uint32_t st = atomic_load_explicit(&g->status, memory_order_relaxed);
 	if (gb_unlikely(st != GALE_STATUS_RUNNING))
-		return st == GALE_STATUS_STOPPED_LEFT && !g->drained ? drain(g) : 0;
+		return st == GALE_STATUS_STOPPED_LEFT &&
+				       !atomic_load_explicit(&g->drained, memory_order_relaxed)
+			       ? drain(g)
+			       : 0;
 	unsigned work = apply_releases(g);
 	if (g->agent)
 		/* A3: pairs with R3 in gale_commit(); the records are written. */
@@ -395,6 +419,8 @@ dp_group_work(struct gale_group *g)
 	work += receive(g);
 	work += deliver(g);
 	g->passes++;
+	/* Every pass: a member is alive as long as its dataplane runs. */
+	atomic_store_explicit(&g->row->heartbeat, g->passes, memory_order_relaxed);
 	cnt_add(&g->c_polls, 1);
 	if (!work)
 		cnt_add(&g->c_idle_polls, 1);

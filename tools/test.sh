@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: install what is needed, check formatting, build with
 # -Werror and run every suite that can run here, then build with
-# address+undefined sanitizers and run the unit and integration suites again.
+# address+undefined sanitizers, then with the thread sanitizer, and run the
+# unit and integration suites again in each.
 # Ends with one summary line: "summary: N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -38,7 +39,13 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     run_build build-asan unit integration -- -Db_sanitize=address,undefined -Db_lundef=false \
     || failed_steps=$((failed_steps + 1))
 
-python3 tools/test-summary.py build-test/meson-logs/testlog.json build-asan/meson-logs/testlog.json
+step "sanitizer (thread): unit, integration"
+TSAN_OPTIONS=halt_on_error=1 \
+    run_build build-tsan unit integration -- -Db_sanitize=thread -Db_lundef=false \
+    || failed_steps=$((failed_steps + 1))
+
+python3 tools/test-summary.py build-test/meson-logs/testlog.json \
+    build-asan/meson-logs/testlog.json build-tsan/meson-logs/testlog.json
 rc=$?
 [ $failed_steps -eq 0 ] || { echo "tests: $failed_steps step(s) failed"; rc=1; }
 exit $rc

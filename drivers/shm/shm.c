@@ -4,6 +4,11 @@
  * /dev/shm/gale.<group>.<id>, created and written by its owner only and
  * mapped read-only by every peer (a peer cannot corrupt another's ring).
  *
+ * Ownership: the owner holds an exclusive flock(2) on its object for life;
+ * the kernel drops it when the process dies, however it dies. An object
+ * nobody holds locked was left by a dead process: its id may be reused, and
+ * peers do not attach to it.
+ *
  * Liveness: each peer's process is watched through a pidfd, which becomes
  * readable the moment the process exits (zombie or not); where pidfd_open is
  * missing, kill(pid, 0) is the fallback.
@@ -20,6 +25,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -53,6 +59,7 @@ struct drv {
 	char group[GALE_NAME_MAX + 1];
 	char path[96];
 	struct shm_hdr *own;
+	int own_fd; /* kept open: it holds the ownership lock */
 	struct shm_peer peers[GALE_MAX_MEMBERS];
 	uint32_t peer_ids[GALE_MAX_MEMBERS];
 	unsigned n_peers;
@@ -72,29 +79,20 @@ pid_alive(int32_t pid)
 	return kill(pid, 0) == 0 || errno == EPERM;
 }
 
-/* An existing object for this id: refuse if a live process owns it, else remove it. */
+/* An existing object for this id: refuse if its owner lives (holds the lock), else remove it. */
 static int
 clear_stale(const char *name)
 {
 	int fd = shm_open(name, O_RDONLY, 0);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
-	struct stat st;
-	int32_t pid = 0;
-	if (fstat(fd, &st) == 0 && (size_t)st.st_size >= sizeof(struct shm_hdr)) {
-		const struct shm_hdr *h = mmap(NULL, sizeof(*h), PROT_READ, MAP_SHARED, fd, 0);
-		if (h != MAP_FAILED) {
-			if (h->magic == SHM_MAGIC)
-				pid = h->pid;
-			munmap((void *)h, sizeof(*h));
-		}
-	}
+	int rc = 0;
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0)
+		rc = errno == EWOULDBLOCK ? -EEXIST : -errno;
+	else if (shm_unlink(name) != 0 && errno != ENOENT)
+		rc = -errno;
 	close(fd);
-	if (pid && pid != getpid() && pid_alive(pid))
-		return -EEXIST;
-	if (shm_unlink(name) != 0 && errno != ENOENT)
-		return -errno;
-	return 0;
+	return rc;
 }
 
 static int
@@ -118,8 +116,8 @@ shm_open_region(const struct drv_conf *conf, struct drv **out, void **region)
 		rc = errno == EEXIST ? -EEXIST : -errno;
 		goto fail;
 	}
-	if (ftruncate(fd, (off_t)conf->region_bytes) != 0) {
-		rc = -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0 || ftruncate(fd, (off_t)conf->region_bytes) != 0) {
+		rc = errno == EWOULDBLOCK ? -EEXIST : -errno;
 		close(fd);
 		shm_unlink(d->path);
 		goto fail;
@@ -127,12 +125,13 @@ shm_open_region(const struct drv_conf *conf, struct drv **out, void **region)
 	/* Populated now, so no page fault lands on the hot path later. */
 	void *p = mmap(NULL, conf->region_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
 		       fd, 0);
-	close(fd);
 	if (p == MAP_FAILED) {
 		rc = -errno;
+		close(fd);
 		shm_unlink(d->path);
 		goto fail;
 	}
+	d->own_fd = fd;
 	d->own = p;
 	d->own->magic = SHM_MAGIC;
 	d->own->version = SHM_VERSION;
@@ -194,6 +193,8 @@ shm_attach(struct drv *d, uint32_t id, const void **region)
 	}
 	if ((uint64_t)st.st_size < sizeof(struct shm_hdr))
 		goto out; /* being created */
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0)
+		goto out; /* nobody owns it: left by a dead process, or not yet locked */
 	const struct shm_hdr *h =
 		mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
 	if (h == MAP_FAILED) {
@@ -201,8 +202,12 @@ shm_attach(struct drv *d, uint32_t id, const void **region)
 		goto out;
 	}
 	/* A0: pairs with R0; after it the peer's initialised region is visible. */
+	int pidfd = -1;
+	if (atomic_load_explicit(&h->ready, memory_order_acquire))
+		pidfd = (int)syscall(SYS_pidfd_open, h->pid,
+				     0); /* before the check: no pid reuse */
 	if (!atomic_load_explicit(&h->ready, memory_order_acquire) || !pid_alive(h->pid)) {
-		rc = -EAGAIN; /* not ready yet, or left behind by a dead process */
+		rc = -EAGAIN; /* not ready yet, or its owner just died */
 	} else if (h->magic != SHM_MAGIC || h->version != SHM_VERSION) {
 		rc = -GALE_EVERSION;
 	} else if (h->region_bytes != (uint64_t)st.st_size || h->member_id != id ||
@@ -211,10 +216,13 @@ shm_attach(struct drv *d, uint32_t id, const void **region)
 	} else {
 		p->hdr = h;
 		p->pid = h->pid;
-		p->pidfd = (int)syscall(SYS_pidfd_open, h->pid, 0);
+		p->pidfd = pidfd;
+		pidfd = -1;
 		*region = h;
 		rc = 0;
 	}
+	if (pidfd >= 0)
+		close(pidfd);
 	if (rc != 0)
 		munmap((void *)h, (size_t)st.st_size);
 out:
@@ -262,6 +270,7 @@ shm_close(struct drv *d)
 	if (d->own) {
 		munmap(d->own, d->conf.region_bytes);
 		shm_unlink(d->path);
+		close(d->own_fd); /* drops the ownership lock */
 	}
 	free(d);
 }

@@ -184,22 +184,28 @@ void gale_node_destroy(struct gale_node *node);
  * @return 0; -EINVAL bad configuration (logged: which field, what is valid);
  *   -ETIMEDOUT a peer did not appear in time; -GALE_ECONFIG a peer was
  *   created with another mode, view or ring size; -GALE_EVERSION a peer of
- *   another layout version; -GALE_ESTOPPED a peer died while joining;
+ *   another layout version; -GALE_ESTOPPED a peer's region belongs to a group that already
+ *   stopped or left (start every member afresh);
  *   -EEXIST this member id is already live; -ENOMEM; other -errno from shm.
  */
 int gale_group_join(struct gale_node *node, const struct gale_group_conf *conf,
 		    struct gale_group **out);
 
 /**
- * Leave the group and free it. Messages not yet delivered are discarded.
- * thread: the group's app thread. blocks: briefly, for the agent to let go.
+ * Leave the group and free it. In a static view a leave stops the group
+ * for the others (each delivers what was sent before, then gale_poll()
+ * returns -GALE_ESTOPPED with status STOPPED_LEFT), so the member first
+ * publishes its commits and keeps serving until every running peer has
+ * delivered its messages; messages still undelivered here are released
+ * unread. thread: the group's app thread. blocks: up to 2 x fail_timeout_ns.
  */
 void gale_group_leave(struct gale_group *g);
 
 /* ------------------------------------------------------------------ */
 /* Sending                                                             */
 
-/** Largest message this group accepts (ring_bytes / 4). thread: any. */
+/** Largest message this group accepts: ring_bytes / 4, at most 16 MiB - 1.
+ *  thread: any. */
 uint32_t gale_group_max_msg(const struct gale_group *g);
 
 /**
@@ -218,13 +224,16 @@ int gale_claim(struct gale_group *g, uint32_t len, void **buf);
  * published: at once every publish_batch commits, at the next gale_poll() or
  * gale_flush() otherwise (THREADING_APP); at the agent's next pass (AGENT).
  * thread: the app thread. blocks: no.
- * @return 0; -EINVAL no claim open or len larger than claimed or 0.
+ * @return 0; -EINVAL no claim open or len larger than claimed or 0;
+ *   -GALE_ESTOPPED the group stopped since the claim (the send failed;
+ *   the claim is dropped).
  */
 int gale_commit(struct gale_group *g, uint32_t len, uint64_t *seq);
 
 /**
  * Publish every committed message now (THREADING_APP; a no-op for AGENT).
- * thread: the app thread. blocks: no. @return 0.
+ * thread: the app thread. blocks: no. @return 0; -GALE_ESTOPPED the group
+ * stopped (nothing more is published).
  */
 int gale_flush(struct gale_group *g);
 

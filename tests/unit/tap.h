@@ -4,9 +4,10 @@
 #define GALE_TESTS_TAP_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 
-static int tap_checks, tap_failed;
+static _Atomic int tap_checks, tap_failed; /* CHECK() runs on several threads */
 
 #define CHECK(cond)                                                                                \
 	do {                                                                                       \

@@ -270,6 +270,103 @@ test_pair(enum gale_mode mode, enum gale_threading th)
 	     th == GALE_THREADING_AGENT ? "agent" : "app", (unsigned long long)a[0].delivered);
 }
 
+struct join_arg {
+	struct gale_node *node;
+	struct gale_group *g;
+	uint32_t id;
+	int rc;
+};
+
+static void *
+join_thread(void *p)
+{
+	struct join_arg *a = p;
+	struct gale_group_conf c = { .name = gname, .my_id = a->id, .n_members = 2 };
+	a->rc = gale_group_join(a->node, &c, &a->g);
+	return NULL;
+}
+
+/* Join members 0 and 1 of a 2-member SAFE group from two threads. */
+static void
+join_pair(struct join_arg *a, struct join_arg *b)
+{
+	pthread_t t;
+	a->node = node_new(GALE_THREADING_APP);
+	b->node = node_new(GALE_THREADING_APP);
+	a->id = 0;
+	b->id = 1;
+	pthread_create(&t, NULL, join_thread, b);
+	join_thread(a);
+	pthread_join(t, NULL);
+	CHECK(a->rc == 0 && b->rc == 0);
+}
+
+/* A member that polls only every 40 ms is slow, not dead: no false failure. */
+static void
+test_slow_poller(void)
+{
+	struct join_arg a, b;
+	join_pair(&a, &b);
+	struct gale_msg m[8];
+	for (int i = 0; i < 40; i++) {
+		CHECK(gale_poll(a.g, m, 8) == 0);
+		for (int k = 0; k < 400; k++) {
+			CHECK(gale_poll(b.g, m, 8) == 0);
+			usleep(100);
+		}
+	}
+	struct gale_group_status st;
+	gale_group_status(b.g, &st);
+	CHECK(st.status == GALE_STATUS_RUNNING);
+	gale_node_destroy(a.node);
+	gale_node_destroy(b.node);
+}
+
+/*
+ * A leave stops a static view: the others deliver what was sent before,
+ * refuse sends (even a claim opened before the stop), then report
+ * STOPPED_LEFT; nobody can join the stopped group; an id whose owner lives
+ * cannot be taken.
+ */
+static void
+test_leave_stops(void)
+{
+	struct join_arg a, b;
+	join_pair(&a, &b);
+	struct gale_group *dup = NULL;
+	struct gale_group_conf same_id = { .name = gname, .my_id = 0, .n_members = 2 };
+	struct gale_node *n3 = node_new(GALE_THREADING_APP);
+	CHECK(gale_group_join(n3, &same_id, &dup) == -EEXIST);
+
+	CHECK(gale_send(b.g, "last words", 11) == 0);
+	void *buf;
+	CHECK(gale_claim(a.g, 8, &buf) == 0);
+	gale_node_destroy(b.node); /* leaves: lingers until a delivered "last words" */
+	struct gale_msg m[8];
+	int got = 0, rc;
+	for (int i = 0; i < 5000 && (rc = gale_poll(a.g, m, 8)) >= 0; i++) {
+		for (int k = 0; k < rc; k++)
+			CHECK(m[k].sender == 1 && strcmp(m[k].data, "last words") == 0);
+		gale_release(a.g, rc);
+		got += rc;
+		usleep(200);
+	}
+	CHECK(got == 1);
+	CHECK(rc == -GALE_ESTOPPED);
+	CHECK(gale_commit(a.g, 8, NULL) == -GALE_ESTOPPED);
+	CHECK(gale_send(a.g, "x", 1) == -GALE_ESTOPPED);
+	struct gale_group_status st;
+	gale_group_status(a.g, &st);
+	CHECK(st.status == GALE_STATUS_STOPPED_LEFT && st.failed_id == 1);
+
+	struct gale_group_conf late = {
+		.name = gname, .my_id = 1, .n_members = 2, .join_timeout_ns = 2000000000ull
+	};
+	CHECK(gale_group_join(n3, &late, &dup) == -GALE_ESTOPPED);
+	gale_node_destroy(n3);
+	gale_node_destroy(a.node);
+}
+
 int
 main(void)
 {
@@ -277,6 +374,8 @@ main(void)
 	test_bad_config();
 	test_strerror();
 	test_single_member();
+	test_slow_poller();
+	test_leave_stops();
 	for (int m = GALE_MODE_SAFE; m <= GALE_MODE_FIFO; m++) {
 		test_pair((enum gale_mode)m, GALE_THREADING_APP);
 		test_pair((enum gale_mode)m, GALE_THREADING_AGENT);
