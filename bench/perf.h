@@ -82,6 +82,8 @@ int perf_member_main(const struct perf_opts *o, struct perf_shared *sh, uint32_t
 int perf_baseline_run(const struct perf_opts *o, struct perf_result *out);
 
 uint64_t perf_now_ns(void);
+/* User + system CPU seconds of this process. */
+double perf_cpu_seconds(void);
 void perf_fill(void *buf, uint32_t len, uint64_t t_ns, uint64_t seq, uint32_t sender);
 uint32_t perf_msg_len(const struct perf_opts *o, uint64_t *rng);
 

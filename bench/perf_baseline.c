@@ -80,15 +80,6 @@ pin(int cpu)
 	sched_setaffinity(0, sizeof(set), &set);
 }
 
-static double
-cpu_seconds(void)
-{
-	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
 static void
 producer(const struct perf_opts *o, struct bl_ring *r, uint64_t nslots, uint64_t slot_bytes)
 {
@@ -97,7 +88,7 @@ producer(const struct perf_opts *o, struct bl_ring *r, uint64_t nslots, uint64_t
 	uint64_t t_start;
 	while (!(t_start = atomic_load_explicit(&r->t_start_ns, memory_order_acquire)))
 		usleep(100);
-	double cpu0 = cpu_seconds();
+	double cpu0 = perf_cpu_seconds();
 	uint64_t sent = 0, head = 0;
 	for (;;) {
 		uint64_t now = perf_now_ns();
@@ -132,7 +123,7 @@ producer(const struct perf_opts *o, struct bl_ring *r, uint64_t nslots, uint64_t
 		}
 		bl_idle(&idle, work);
 	}
-	r->cpu_s[0] = cpu_seconds() - cpu0;
+	r->cpu_s[0] = perf_cpu_seconds() - cpu0;
 	atomic_store_explicit(&r->final, sent, memory_order_release);
 }
 
@@ -142,7 +133,7 @@ consumer(const struct perf_opts *o, struct bl_ring *r, uint64_t nslots, uint64_t
 	struct bl_idle idle = { .kind = o->idle, .sleep_us = 1 };
 	while (!atomic_load_explicit(&r->t_start_ns, memory_order_acquire))
 		usleep(100);
-	double cpu0 = cpu_seconds();
+	double cpu0 = perf_cpu_seconds();
 	uint64_t head = 0;
 	for (;;) {
 		/* A: pairs with the producer's release of tail. */
@@ -170,7 +161,7 @@ consumer(const struct perf_opts *o, struct bl_ring *r, uint64_t nslots, uint64_t
 		bl_idle(&idle, 1);
 	}
 	r->t_done_ns = perf_now_ns();
-	r->cpu_s[1] = cpu_seconds() - cpu0;
+	r->cpu_s[1] = perf_cpu_seconds() - cpu0;
 }
 
 int

@@ -531,6 +531,12 @@ main(int argc, char **argv)
 		}
 	}
 	const struct perf_result *r = &run.res;
+	struct {
+		double msgs, p50, p99, cpu;
+	} q = { ratio(r->msgs_per_s, base.msgs_per_s),
+		ratio((double)ph_quantile(&r->lat, 0.5), (double)ph_quantile(&base.lat, 0.5)),
+		ratio((double)ph_quantile(&r->lat, 0.99), (double)ph_quantile(&base.lat, 0.99)),
+		ratio(r->cpu_s_per_m, base.cpu_s_per_m) };
 	if (o.json) {
 		printf("{\"members\":%u,\"senders\":%u,\"size_min\":%u,\"size_max\":%u,\"mode\":\"%"
 		       "s\","
@@ -538,22 +544,16 @@ main(int argc, char **argv)
 		       o.members, o.senders, o.size_min, o.size_max, gale_mode_name(o.mode),
 		       o.driver, o.rate, run.failed);
 		if (o.kill_member >= 0)
-			printf("\"killed\":%d,\"survivors_stopped\":%u,\"stop_detect_ms_max\":%."
-			       "3f,",
-			       o.kill_member, run.survivors_stopped, run.detect_ms_max);
+			printf("\"killed\":%d,\"survivors_stopped\":%u,", o.kill_member,
+			       run.survivors_stopped);
+		if (o.kill_member >= 0)
+			printf("\"stop_detect_ms_max\":%.3f,", run.detect_ms_max);
 		print_result_json(r);
 		if (o.baseline) {
 			printf(",\"baseline\":{");
 			print_result_json(&base);
-			printf("},\"ratio_msgs\":%.4f,\"ratio_lat_p50\":%.4f,\"ratio_lat_p99\":%."
-			       "4f,"
-			       "\"ratio_cpu\":%.4f",
-			       ratio(r->msgs_per_s, base.msgs_per_s),
-			       ratio((double)ph_quantile(&r->lat, 0.5),
-				     (double)ph_quantile(&base.lat, 0.5)),
-			       ratio((double)ph_quantile(&r->lat, 0.99),
-				     (double)ph_quantile(&base.lat, 0.99)),
-			       ratio(r->cpu_s_per_m, base.cpu_s_per_m));
+			printf("},\"ratio_msgs\":%.4f,\"ratio_lat_p50\":%.4f,", q.msgs, q.p50);
+			printf("\"ratio_lat_p99\":%.4f,\"ratio_cpu\":%.4f", q.p99, q.cpu);
 		}
 		printf("}\n");
 	} else {
@@ -572,12 +572,7 @@ main(int argc, char **argv)
 			print_result_text("baseline", &base);
 			printf("ratio     %12.3f x msgs/s, latency p50 %.2f x, p99 %.2f x, cpu "
 			       "%.2f x\n",
-			       ratio(r->msgs_per_s, base.msgs_per_s),
-			       ratio((double)ph_quantile(&r->lat, 0.5),
-				     (double)ph_quantile(&base.lat, 0.5)),
-			       ratio((double)ph_quantile(&r->lat, 0.99),
-				     (double)ph_quantile(&base.lat, 0.99)),
-			       ratio(r->cpu_s_per_m, base.cpu_s_per_m));
+			       q.msgs, q.p50, q.p99, q.cpu);
 		}
 	}
 	if (run.failed) {

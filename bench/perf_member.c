@@ -72,8 +72,8 @@ fnv1a(const void *data, size_t len)
 	return h;
 }
 
-static double
-cpu_seconds(void)
+double
+perf_cpu_seconds(void)
 {
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
@@ -279,7 +279,7 @@ perf_member_main(const struct perf_opts *o, struct perf_shared *sh, uint32_t id,
 		gale_poll(m.g, NULL, 0); /* keep the heartbeat going */
 		usleep(200);
 	}
-	double cpu0 = cpu_seconds();
+	double cpu0 = perf_cpu_seconds();
 	bool sender = id < o->senders, finished = !sender, done = false;
 	for (;;) {
 		unsigned work = 0;
@@ -313,7 +313,7 @@ perf_member_main(const struct perf_opts *o, struct perf_shared *sh, uint32_t id,
 			break;
 		gale_node_idle(m.node, work);
 	}
-	m.me->cpu_s = cpu_seconds() - cpu0;
+	m.me->cpu_s = perf_cpu_seconds() - cpu0;
 	struct gale_counters c;
 	gale_group_counters(m.g, &c);
 	m.me->backpressure = c.backpressure;

@@ -8,13 +8,6 @@
 #include <errno.h>
 #include <string.h>
 
-static inline void
-cnt_add(_Atomic uint64_t *c, uint64_t v)
-{
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
-			      memory_order_relaxed);
-}
-
 /* Lowest position any member still needs in this member's ring. */
 static uint64_t
 free_floor(struct gale_group *g)
@@ -47,7 +40,7 @@ gale_claim(struct gale_group *g, uint32_t len, void **buf)
 	if (pos + pad + need - g->free_floor > g->ring_bytes) {
 		g->free_floor = free_floor(g);
 		if (pos + pad + need - g->free_floor > g->ring_bytes) {
-			cnt_add(&g->c_backpressure, 1);
+			dp_cnt_add(&g->c_backpressure, 1);
 			return -EAGAIN;
 		}
 	}
@@ -88,8 +81,8 @@ gale_commit(struct gale_group *g, uint32_t len, uint64_t *seq)
 	if (seq)
 		*seq = g->commit_msgs;
 	g->commit_msgs++;
-	cnt_add(&g->c_sent_msgs, 1);
-	cnt_add(&g->c_sent_bytes, len);
+	dp_cnt_add(&g->c_sent_msgs, 1);
+	dp_cnt_add(&g->c_sent_bytes, len);
 	if (g->agent)
 		/* R3: the record is written; pairs with A3 in dp_group_work(). */
 		atomic_store_explicit(&g->commit_shared, g->commit_pos, memory_order_release);
@@ -175,8 +168,8 @@ gale_poll(struct gale_group *g, struct gale_msg *msgs, int max)
 	}
 	g->dq_handed += n;
 	g->dq_held += n;
-	cnt_add(&g->c_deliv_msgs, n);
-	cnt_add(&g->c_deliv_bytes, bytes);
+	dp_cnt_add(&g->c_deliv_msgs, n);
+	dp_cnt_add(&g->c_deliv_bytes, bytes);
 	return (int)n;
 }
 

@@ -129,6 +129,14 @@ struct gale_node {
 	_Atomic int pin_result;	       /* AGENT + pin: 1 pinned, -errno failed; R11/A11 */
 };
 
+/* A counter with one writer: a plain add, published relaxed for readers. */
+static inline void
+dp_cnt_add(_Atomic uint64_t *c, uint64_t v)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+			      memory_order_relaxed);
+}
+
 /* The round this member's next published records get (dataplane thread). */
 static inline uint64_t
 dp_round_now(const struct gale_group *g)

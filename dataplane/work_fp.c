@@ -38,13 +38,6 @@ st_rel(_Atomic uint64_t *p, uint64_t v)
 	atomic_store_explicit(p, v, memory_order_release);
 }
 
-static inline void
-cnt_add(_Atomic uint64_t *c, uint64_t v)
-{
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
-			      memory_order_relaxed);
-}
-
 /* 1. Released deliveries become freed positions in the senders' rings. */
 static unsigned
 apply_releases(struct gale_group *g)
@@ -124,7 +117,7 @@ receive(struct gale_group *g)
 		if (t == p->seen)
 			continue;
 		if (gb_unlikely(t < p->seen || t - p->deliv_pos > g->ring_bytes)) {
-			cnt_add(&g->c_invalid, 1);
+			dp_cnt_add(&g->c_invalid, 1);
 			dp_group_stop(g, GALE_STATUS_STOPPED_FAILURE, p->id,
 				      "its ring tail moved backwards or past its capacity");
 			return work;
@@ -145,7 +138,7 @@ receive(struct gale_group *g)
 		work++;
 	}
 	if (work)
-		cnt_add(&g->c_rows, 1);
+		dp_cnt_add(&g->c_rows, 1);
 	return work;
 }
 
@@ -175,7 +168,7 @@ peek(struct gale_group *g, struct dp_peer *p, uint32_t *len_out)
 	}
 	return NULL;
 bad:
-	cnt_add(&g->c_invalid, 1);
+	dp_cnt_add(&g->c_invalid, 1);
 	dp_group_stop(g, GALE_STATUS_STOPPED_FAILURE, p->id, "a malformed record in its ring");
 	return NULL;
 }
@@ -421,9 +414,9 @@ dp_group_work(struct gale_group *g)
 	g->passes++;
 	/* Every pass: a member is alive as long as its dataplane runs. */
 	atomic_store_explicit(&g->row->heartbeat, g->passes, memory_order_relaxed);
-	cnt_add(&g->c_polls, 1);
+	dp_cnt_add(&g->c_polls, 1);
 	if (!work)
-		cnt_add(&g->c_idle_polls, 1);
+		dp_cnt_add(&g->c_idle_polls, 1);
 	if ((g->passes & (DP_LIVENESS_PASSES - 1)) == 0) {
 		uint64_t now = gb_now_ns();
 		if (now - g->liveness_ns >= DP_LIVENESS_PERIOD_NS) {
