@@ -31,6 +31,9 @@ run_build() {  # run_build DIR SUITES... -- MESON_ARGS...
     meson test -C "$dir" --print-errorlogs --num-processes 1 "${suites[@]}"
 }
 
+step "editorconfig (line ends, final newline, trailing whitespace, indentation)"
+python3 tools/check-editorconfig.py || failed_steps=$((failed_steps + 1))
+
 step "build and test (-Werror): unit, integration"
 run_build build-test unit integration -- || failed_steps=$((failed_steps + 1))
 
