@@ -568,6 +568,10 @@ main(int argc, char **argv)
 		printf("\n");
 		if (!run.failed)
 			print_result_text("gale", r);
+		if (!run.failed && o.rate == 0)
+			printf("(no --rate: a flood; latency is mostly queueing behind a full "
+			       "ring, "
+			       "use --rate for latency)\n");
 		if (o.baseline) {
 			print_result_text("baseline", &base);
 			printf("ratio     %12.3f x msgs/s, latency p50 %.2f x, p99 %.2f x, cpu "
