@@ -27,8 +27,9 @@ struct perf_opts {
 	bool baseline;
 	bool pin;
 	uint64_t ring_bytes;
-	int kill_member; /* -1: none */
-	double kill_at_s;
+	int fault;	  /* 0 none, SIGKILL or SIGSTOP (--kill, --stop) */
+	int fault_member; /* -1: none */
+	double fault_at_s;
 	uint64_t seed;
 };
 
@@ -55,7 +56,7 @@ struct perf_slot {
 struct perf_shared {
 	_Atomic uint64_t t_start_ns; /* set by the parent once every member joined */
 	_Atomic uint32_t abort_run;
-	uint64_t t_kill_ns;
+	uint64_t t_fault_ns;
 	struct perf_slot slot[GALE_MAX_MEMBERS];
 };
 

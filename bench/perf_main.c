@@ -38,7 +38,10 @@ static const char usage_text[] =
 	"  --driver shm          transport (default shm)\n"
 	"  --ring-bytes N        send ring per member, power of two (default 16777216)\n"
 	"  --no-pin              do not pin members to cores (default: member i on cpu i %% ncpu)\n"
-	"  --kill MEMBER@SECONDS SIGKILL a member at that time into the run\n"
+	"  --kill MEMBER@SECONDS SIGKILL a member at that time into the run; the others must\n"
+	"                        report it within 1 s and stop cleanly (exit 0 only then)\n"
+	"  --stop MEMBER@SECONDS SIGSTOP a member (a hang); the others must stop within\n"
+	"                        fail_timeout + 1 s; then SIGCONT: it must stop too\n"
 	"  --log-dir DIR         write DIR/member-<id>.log delivery logs\n"
 	"  --seed N              random sizes seed (default 1)\n"
 	"  --json                print one JSON object instead of text\n"
@@ -108,6 +111,26 @@ parse_size(struct perf_opts *o, const char *s)
 	}
 }
 
+/* MEMBER@SECONDS of --kill and --stop (one fault per run). */
+static void
+parse_fault(struct perf_opts *o, const char *flag, const char *arg)
+{
+	if (o->fault)
+		usage_error("%s: only one --kill or --stop per run", flag);
+	const char *at = strchr(arg, '@');
+	char idbuf[16];
+	size_t n = at ? (size_t)(at - arg) : 0;
+	if (!at || n == 0 || n >= sizeof(idbuf))
+		usage_error("%s '%s' is invalid: valid: MEMBER@SECONDS, e.g. 2@1.5", flag, arg);
+	memcpy(idbuf, arg, n);
+	idbuf[n] = 0;
+	char what[32];
+	snprintf(what, sizeof(what), "%s MEMBER", flag);
+	o->fault_member = (int)parse_u64(what, idbuf, 0, GALE_MAX_MEMBERS - 1);
+	snprintf(what, sizeof(what), "%s SECONDS", flag);
+	o->fault_at_s = parse_double(what, at + 1, 0, 86400);
+}
+
 static void
 parse_args(int argc, char **argv, struct perf_opts *o)
 {
@@ -125,6 +148,7 @@ parse_args(int argc, char **argv, struct perf_opts *o)
 		O_RING,
 		O_NOPIN,
 		O_KILL,
+		O_STOP,
 		O_LOGDIR,
 		O_SEED,
 		O_JSON,
@@ -145,6 +169,7 @@ parse_args(int argc, char **argv, struct perf_opts *o)
 		{ "ring-bytes", required_argument, 0, O_RING },
 		{ "no-pin", no_argument, 0, O_NOPIN },
 		{ "kill", required_argument, 0, O_KILL },
+		{ "stop", required_argument, 0, O_STOP },
 		{ "log-dir", required_argument, 0, O_LOGDIR },
 		{ "seed", required_argument, 0, O_SEED },
 		{ "json", no_argument, 0, O_JSON },
@@ -161,7 +186,7 @@ parse_args(int argc, char **argv, struct perf_opts *o)
 				 .threading = GALE_THREADING_APP,
 				 .driver = "shm",
 				 .pin = true,
-				 .kill_member = -1,
+				 .fault_member = -1,
 				 .seed = 1 };
 	bool senders_set = false;
 	opterr = 0;
@@ -227,24 +252,11 @@ parse_args(int argc, char **argv, struct perf_opts *o)
 		case O_NOPIN:
 			o->pin = false;
 			break;
-		case O_KILL: {
-			const char *at = strchr(optarg, '@');
-			if (!at || at == optarg)
-				usage_error(
-					"--kill '%s' is invalid: valid: MEMBER@SECONDS, e.g. 2@1.5",
-					optarg);
-			char idbuf[16];
-			size_t n = (size_t)(at - optarg);
-			if (n >= sizeof(idbuf))
-				usage_error("--kill '%s' is invalid: valid: MEMBER@SECONDS",
-					    optarg);
-			memcpy(idbuf, optarg, n);
-			idbuf[n] = 0;
-			o->kill_member =
-				(int)parse_u64("--kill MEMBER", idbuf, 0, GALE_MAX_MEMBERS - 1);
-			o->kill_at_s = parse_double("--kill SECONDS", at + 1, 0, 86400);
+		case O_KILL:
+		case O_STOP:
+			parse_fault(o, c == O_KILL ? "--kill" : "--stop", optarg);
+			o->fault = c == O_KILL ? SIGKILL : SIGSTOP;
 			break;
-		}
 		case O_LOGDIR:
 			o->log_dir = optarg;
 			break;
@@ -277,9 +289,9 @@ parse_args(int argc, char **argv, struct perf_opts *o)
 		usage_error("--duration and --count exclude each other: give one");
 	if (!o->duration_s && !o->count)
 		o->duration_s = 5;
-	if (o->kill_member >= (int)o->members)
-		usage_error("--kill member %d is invalid: valid: 0 to %u", o->kill_member,
-			    o->members - 1);
+	if (o->fault_member >= (int)o->members)
+		usage_error("--%s member %d is invalid: valid: 0 to %u",
+			    o->fault == SIGKILL ? "kill" : "stop", o->fault_member, o->members - 1);
 	uint64_t ring = o->ring_bytes ? o->ring_bytes : 16u << 20;
 	if (o->size_max > ring / 4)
 		usage_error("--size %u is larger than the largest message of a %llu-byte ring "
@@ -312,7 +324,7 @@ struct run {
 	struct perf_result res;
 	int failed; /* members that failed or were killed */
 	int killed_pid;
-	double detect_ms_max; /* kill -> last survivor saw the stop */
+	double detect_ms_max; /* fault -> last survivor saw the stop */
 	uint32_t survivors_stopped;
 };
 
@@ -366,19 +378,31 @@ run_gale(const struct perf_opts *o, struct run *run)
 	uint64_t t0 = perf_now_ns();
 	atomic_store_explicit(&sh->t_start_ns, t0, memory_order_release);
 
-	/* Wait for the members; fire --kill on time; give up if the run hangs. */
+	/* Wait for the members; fire the fault on time; give up if the run hangs. */
 	double limit_s = (o->duration_s > 0 ? o->duration_s : 0) + 120;
 	uint32_t left = o->members;
-	bool kill_done = o->kill_member < 0;
+	bool fault_done = o->fault_member < 0, cont_done = o->fault != SIGSTOP;
 	memset(run, 0, sizeof(*run));
 	int exit_st[GALE_MAX_MEMBERS] = { 0 };
 	while (left) {
 		uint64_t now = perf_now_ns();
-		if (!kill_done && now - t0 >= (uint64_t)(o->kill_at_s * 1e9)) {
-			sh->t_kill_ns = perf_now_ns();
-			kill(pids[o->kill_member], SIGKILL);
-			run->killed_pid = pids[o->kill_member];
-			kill_done = true;
+		if (!fault_done && now - t0 >= (uint64_t)(o->fault_at_s * 1e9)) {
+			sh->t_fault_ns = perf_now_ns();
+			kill(pids[o->fault_member], o->fault);
+			if (o->fault == SIGKILL)
+				run->killed_pid = pids[o->fault_member];
+			fault_done = true;
+		}
+		if (fault_done && !cont_done) {
+			/* Resume the hung member once the others stopped (or after 5 s). */
+			uint32_t stopped = 0;
+			for (uint32_t i = 0; i < o->members; i++)
+				if ((int)i != o->fault_member && atomic_load(&sh->slot[i].stopped))
+					stopped++;
+			if (stopped == o->members - 1 || now > sh->t_fault_ns + 5000000000ull) {
+				kill(pids[o->fault_member], SIGCONT);
+				cont_done = true;
+			}
 		}
 		if (now - t0 > (uint64_t)(limit_s * 1e9)) {
 			fprintf(stderr,
@@ -388,7 +412,7 @@ run_gale(const struct perf_opts *o, struct run *run)
 				kill(pids[i], SIGKILL);
 		}
 		int st;
-		pid_t p = waitpid(-1, &st, kill_done ? 0 : WNOHANG);
+		pid_t p = waitpid(-1, &st, fault_done && cont_done ? 0 : WNOHANG);
 		if (p < 0)
 			break;
 		if (p == 0) {
@@ -417,8 +441,8 @@ run_gale(const struct perf_opts *o, struct run *run)
 					i, (int)pids[i], WTERMSIG(st));
 			continue;
 		}
-		bool expected_stop = s->stopped && o->kill_member >= 0 &&
-				     s->failed_id == (uint32_t)o->kill_member;
+		bool expected_stop = s->stopped && o->fault_member >= 0 &&
+				     s->failed_id == (uint32_t)o->fault_member;
 		if ((!WIFEXITED(st) || WEXITSTATUS(st) != 0) && !expected_stop) {
 			run->failed++;
 			fprintf(stderr, "gale-perf: member %u (pid %d) ended with an error: %s\n",
@@ -429,15 +453,14 @@ run_gale(const struct perf_opts *o, struct run *run)
 		}
 		if (s->t_done_ns > t_end)
 			t_end = s->t_done_ns;
-		if (s->stopped && sh->t_kill_ns) {
+		if (s->stopped && sh->t_fault_ns && (int)i != o->fault_member) {
 			run->survivors_stopped++;
-			double ms = (double)(s->t_stop_ns - sh->t_kill_ns) / 1e6;
+			double ms = (double)(s->t_stop_ns - sh->t_fault_ns) / 1e6;
 			if (ms > run->detect_ms_max)
 				run->detect_ms_max = ms;
 			if (!o->json)
-				printf("member %u stopped %.1f ms after the kill: %s, member %u "
-				       "failed\n",
-				       i, ms,
+				printf("member %u stopped %.1f ms after the %s: %s, member %u failed\n",
+				       i, ms, o->fault == SIGKILL ? "kill" : "stop",
 				       s->stop_status == GALE_STATUS_STOPPED_LEFT
 					       ? "a member left"
 					       : "member failure",
@@ -543,11 +566,11 @@ main(int argc, char **argv)
 		       "\"driver\":\"%s\",\"rate\":%.1f,\"failed_members\":%d,",
 		       o.members, o.senders, o.size_min, o.size_max, gale_mode_name(o.mode),
 		       o.driver, o.rate, run.failed);
-		if (o.kill_member >= 0)
-			printf("\"killed\":%d,\"survivors_stopped\":%u,", o.kill_member,
-			       run.survivors_stopped);
-		if (o.kill_member >= 0)
-			printf("\"stop_detect_ms_max\":%.3f,", run.detect_ms_max);
+		if (o.fault_member >= 0)
+			printf("\"fault\":\"%s\",\"fault_member\":%d,\"survivors_stopped\":%u,"
+			       "\"stop_detect_ms_max\":%.3f,",
+			       o.fault == SIGKILL ? "kill" : "stop", o.fault_member,
+			       run.survivors_stopped, run.detect_ms_max);
 		print_result_json(r);
 		if (o.baseline) {
 			printf(",\"baseline\":{");
@@ -566,9 +589,9 @@ main(int argc, char **argv)
 		if (o.rate > 0)
 			printf(", rate %.0f/s per sender", o.rate);
 		printf("\n");
-		if (!run.failed)
+		if (!run.failed && o.fault_member < 0)
 			print_result_text("gale", r);
-		if (!run.failed && o.rate == 0)
+		if (!run.failed && o.fault_member < 0 && o.rate == 0)
 			printf("(no --rate: a flood; latency is mostly queueing behind a full "
 			       "ring, "
 			       "use --rate for latency)\n");
@@ -579,16 +602,20 @@ main(int argc, char **argv)
 			       q.msgs, q.p50, q.p99, q.cpu);
 		}
 	}
+	if (o.fault_member >= 0) {
+		/* A hung member is caught by its heartbeat: fail_timeout (500 ms) more. */
+		double limit_ms = STOP_REPORT_LIMIT_S * 1e3 + (o.fault == SIGSTOP ? 500 : 0);
+		bool ok = run.failed == (o.fault == SIGKILL ? 1 : 0) &&
+			  run.survivors_stopped == o.members - 1 && run.detect_ms_max <= limit_ms;
+		if (!o.json)
+			printf("gale-perf: member %d got SIG%s; %u of %u others stopped cleanly, the "
+			       "last %.1f ms after it (limit %.0f ms): %s\n",
+			       o.fault_member, o.fault == SIGKILL ? "KILL" : "STOP",
+			       run.survivors_stopped, o.members - 1, run.detect_ms_max, limit_ms,
+			       ok ? "ok" : "FAILED");
+		return ok ? 0 : EXIT_RUN_FAILED;
+	}
 	if (run.failed) {
-		if (o.kill_member >= 0 && run.failed == 1 &&
-		    run.survivors_stopped == o.members - 1 &&
-		    run.detect_ms_max <= STOP_REPORT_LIMIT_S * 1e3) {
-			if (!o.json)
-				printf("gale-perf: member %d was killed; the %u survivors stopped "
-				       "cleanly within %.1f ms\n",
-				       o.kill_member, run.survivors_stopped, run.detect_ms_max);
-			return 0;
-		}
 		fprintf(stderr, "gale-perf: %d member(s) failed\n", run.failed);
 		return EXIT_RUN_FAILED;
 	}

@@ -36,6 +36,8 @@ expect "--ring-bytes '100000'" --ring-bytes 100000
 expect "--threading 'many'" --threading many
 expect "--kill '3'" --kill 3
 expect "--kill member 7" --kill 7@1
+expect "--stop 'x'" --stop x
+expect "only one --kill or --stop" --kill 1@1 --stop 2@1
 expect "unknown option '--bogus'" --bogus
 expect "unexpected argument 'extra'" extra
 expect "larger than the largest message" --size 5000000
