@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A seeded, deterministic simulator for the membership state machine.
+ *
+ * Each seed builds one schedule: 3 to 7 members, message delays of 0.1 to
+ * 5 ms (so reordering), random loss, crashes (sometimes of a majority),
+ * a partition that later heals, and sometimes the leader crashing in the
+ * middle of a view change. The members run mbr.c unchanged; the simulator
+ * is their network and clock. On every install it checks:
+ *   - agreement: every member that installs epoch e installs the same view
+ *     and the same trim (so no split brain, and trims agree);
+ *   - order: a member installs epochs one by one, none skipped;
+ *   - majority: a new view keeps a majority of the view it replaces and
+ *     adds no stranger;
+ * and at the end of a schedule with only minority crashes, no partition
+ * and little loss: every live member installed a view of exactly the live
+ * members (liveness).
+ * A failing seed prints itself and the command that replays it.
+ *
+ * usage: gale-sim [--seeds N] [--start S] [--replay SEED] [--verbose]
+ */
+#include "membership/mbr.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAXN 7
+#define MS 1000000ull
+#define SIM_NS (1500 * MS)
+#define TICK_NS (2 * MS)
+
+struct ev {
+	uint64_t at;
+	uint64_t order; /* ties: first scheduled first (determinism) */
+	int kind;	/* 0 message, 1 row ready */
+	int to;
+	struct mbr_msg *msg;
+};
+
+struct node {
+	struct mbr sm;
+	int idx;
+	bool crashed;
+	int side; /* partition side */
+	uint64_t last_epoch;
+	struct mbr_view view; /* last installed */
+	bool stopped;
+};
+
+static struct sim {
+	uint64_t seed, rng, now, order;
+	int n;
+	struct node nodes[MAXN];
+	struct ev *heap;
+	size_t len, cap;
+	struct mbr_msg **pool;
+	size_t pool_len, pool_cap;
+	double loss;
+	uint64_t dmin, dmax;
+	bool partitioned;
+	bool leader_crash_armed;
+	bool installer_crash_armed; /* crash the first member to install a view */
+	double decide_loss;	    /* extra loss of DECIDE messages */
+	bool verbose;
+	/* agreement: per epoch, the first view and trim installed */
+	bool decided[256];
+	struct mbr_proposal decision[256];
+	int violations;
+	uint64_t installs, minority_stops, exclusions;
+} S;
+
+static uint64_t
+rnd(void)
+{
+	uint64_t z = (S.rng += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static uint64_t
+rnd_between(uint64_t lo, uint64_t hi)
+{
+	return lo + rnd() % (hi - lo + 1);
+}
+
+static void violation(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+violation(const char *fmt, ...)
+{
+	S.violations++;
+	printf("VIOLATION seed %" PRIu64 " at %.3f ms: ", S.seed, (double)S.now / 1e6);
+	va_list ap;
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n  replay: gale-sim --replay %" PRIu64 " --verbose\n", S.seed);
+}
+
+static bool
+ev_less(const struct ev *a, const struct ev *b)
+{
+	return a->at < b->at || (a->at == b->at && a->order < b->order);
+}
+
+static void
+push(struct ev e)
+{
+	if (S.len == S.cap) {
+		S.cap = S.cap ? S.cap * 2 : 1024;
+		S.heap = realloc(S.heap, S.cap * sizeof(*S.heap));
+	}
+	e.order = S.order++;
+	size_t i = S.len++;
+	while (i && ev_less(&e, &S.heap[(i - 1) / 2])) {
+		S.heap[i] = S.heap[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	S.heap[i] = e;
+}
+
+static struct ev
+pop(void)
+{
+	struct ev top = S.heap[0], last = S.heap[--S.len];
+	size_t i = 0;
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= S.len)
+			break;
+		if (c + 1 < S.len && ev_less(&S.heap[c + 1], &S.heap[c]))
+			c++;
+		if (!ev_less(&S.heap[c], &last))
+			break;
+		S.heap[i] = S.heap[c];
+		i = c;
+	}
+	if (S.len)
+		S.heap[i] = last;
+	return top;
+}
+
+static struct mbr_msg *
+msg_get(void)
+{
+	if (S.pool_len)
+		return S.pool[--S.pool_len];
+	return malloc(sizeof(struct mbr_msg));
+}
+
+static void
+msg_put(struct mbr_msg *m)
+{
+	if (S.pool_len == S.pool_cap) {
+		S.pool_cap = S.pool_cap ? S.pool_cap * 2 : 256;
+		S.pool = realloc(S.pool, S.pool_cap * sizeof(*S.pool));
+	}
+	S.pool[S.pool_len++] = m;
+}
+
+static void
+net_send(void *arg, uint32_t to, const struct mbr_msg *m)
+{
+	struct node *from = arg;
+	if (to >= (uint32_t)S.n || from->crashed)
+		return;
+	if (S.loss > 0 && (double)(rnd() % 10000) / 10000.0 < S.loss)
+		return;
+	if (m->type == MBR_DECIDE && S.decide_loss > 0 &&
+	    (double)(rnd() % 10000) / 10000.0 < S.decide_loss)
+		return;
+	struct mbr_msg *copy = msg_get();
+	*copy = *m;
+	push((struct ev){
+		.at = S.now + rnd_between(S.dmin, S.dmax), .kind = 0, .to = (int)to, .msg = copy });
+	(void)from;
+}
+
+static void
+crash(int i)
+{
+	if (!S.nodes[i].crashed && S.verbose)
+		printf("%9.3f ms: node %d crashes\n", (double)S.now / 1e6, i);
+	S.nodes[i].crashed = true;
+}
+
+static int
+leader_of(const struct mbr *m)
+{
+	for (uint32_t r = 0; r < m->view.n; r++)
+		if (!(m->suspects & (1ull << r)))
+			return (int)m->view.ids[r];
+	return -1;
+}
+
+static void
+check_install(struct node *nd, const struct mbr_proposal *p)
+{
+	uint64_t e = p->view.epoch;
+	if (e != nd->last_epoch + 1)
+		violation("node %d installs epoch %" PRIu64 " after %" PRIu64, nd->idx, e,
+			  nd->last_epoch);
+	if (e < 256) {
+		if (!S.decided[e]) {
+			S.decided[e] = true;
+			S.decision[e] = *p;
+		} else if (memcmp(&S.decision[e].view, &p->view, sizeof(p->view)) != 0) {
+			violation("two different views for epoch %" PRIu64 " (node %d)", e,
+				  nd->idx);
+		} else if (memcmp(&S.decision[e].trim, &p->trim, sizeof(p->trim)) != 0) {
+			violation("two different trims for epoch %" PRIu64 " (node %d)", e,
+				  nd->idx);
+		}
+	}
+	/* Majority of the replaced view, and no stranger. */
+	uint32_t kept = 0;
+	for (uint32_t i = 0; i < p->view.n; i++) {
+		bool in_old = false;
+		for (uint32_t j = 0; j < nd->view.n; j++)
+			in_old |= nd->view.ids[j] == p->view.ids[i];
+		if (!in_old)
+			violation("epoch %" PRIu64 " adds member %u, which no join asked for", e,
+				  p->view.ids[i]);
+		kept += in_old;
+	}
+	if (2 * kept <= nd->view.n)
+		violation("epoch %" PRIu64 " keeps %u of %u members: not a majority", e, kept,
+			  nd->view.n);
+	nd->view = p->view;
+	nd->last_epoch = e;
+}
+
+static void
+on_action(void *arg, enum mbr_action a, const struct mbr_proposal *p)
+{
+	struct node *nd = arg;
+	switch (a) {
+	case MBR_ACT_WEDGE: {
+		/* The dataplane reports its final row a little later. */
+		push((struct ev){
+			.at = S.now + rnd_between(100000, 3 * MS), .kind = 1, .to = nd->idx });
+		if (S.leader_crash_armed) {
+			int l = leader_of(&nd->sm);
+			if (l >= 0) {
+				/* Crash the leader somewhere in the middle of the change:
+				 * before, during or after its prepare or accept round. */
+				S.leader_crash_armed = false;
+				push((struct ev){ .at = S.now + rnd_between(0, 15 * MS),
+						  .kind = 2,
+						  .to = l });
+			}
+		}
+		break;
+	}
+	case MBR_ACT_INSTALL:
+		S.installs++;
+		if (S.installer_crash_armed) {
+			/* It alone may know the decision: the others must recover it
+			 * from what they accepted (Paxos), not decide anew. */
+			S.installer_crash_armed = false;
+			push((struct ev){ .at = S.now, .kind = 2, .to = nd->idx });
+		}
+		if (S.verbose)
+			printf("%9.3f ms: node %d installs epoch %" PRIu64 " (%u members)\n",
+			       (double)S.now / 1e6, nd->idx, p->view.epoch, p->view.n);
+		check_install(nd, p);
+		break;
+	case MBR_ACT_EXCLUDED:
+		S.exclusions++;
+		nd->stopped = true;
+		if (S.verbose)
+			printf("%9.3f ms: node %d excluded from epoch %" PRIu64 "\n",
+			       (double)S.now / 1e6, nd->idx, p->view.epoch);
+		break;
+	case MBR_ACT_MINORITY:
+		S.minority_stops++;
+		nd->stopped = true;
+		if (S.verbose)
+			printf("%9.3f ms: node %d stops: minority\n", (double)S.now / 1e6, nd->idx);
+		break;
+	}
+}
+
+static bool
+linked(int a, int b)
+{
+	return !S.partitioned || S.nodes[a].side == S.nodes[b].side;
+}
+
+static void
+run_seed(uint64_t seed)
+{
+	for (size_t i = 0; i < S.len; i++)
+		msg_put(S.heap[i].msg);
+	S.len = 0;
+	bool verbose = S.verbose;
+	struct mbr_msg **pool = S.pool;
+	size_t pool_len = S.pool_len, pool_cap = S.pool_cap;
+	struct ev *heap = S.heap;
+	size_t cap = S.cap;
+	int violations = S.violations;
+	uint64_t inst = S.installs, mino = S.minority_stops, excl = S.exclusions;
+	memset(&S, 0, sizeof(S));
+	S.verbose = verbose;
+	S.pool = pool, S.pool_len = pool_len, S.pool_cap = pool_cap;
+	S.heap = heap, S.cap = cap;
+	S.violations = violations;
+	S.installs = inst, S.minority_stops = mino, S.exclusions = excl;
+	S.seed = S.rng = seed;
+
+	S.n = (int)rnd_between(3, MAXN);
+	S.loss = (double)(rnd() % 4 == 0 ? rnd_between(0, 20) : 0) / 100.0;
+	S.dmin = rnd_between(100000, MS);
+	S.dmax = S.dmin + rnd_between(0, 4 * MS);
+	int crashes = (int)(rnd() % 4 == 0 ? rnd_between(0, (uint64_t)S.n) : rnd_between(0, 2));
+	bool partition = rnd() % 4 == 0;
+	S.leader_crash_armed = rnd() % 4 == 0;
+	if (rnd() % 4 == 0) {
+		S.installer_crash_armed = true;
+		S.decide_loss = 0.8;
+	}
+	uint64_t crash_at[MAXN];
+	for (int i = 0; i < S.n; i++)
+		crash_at[i] = UINT64_MAX;
+	for (int k = 0; k < crashes; k++)
+		crash_at[rnd() % (uint64_t)S.n] = rnd_between(50 * MS, 700 * MS);
+	uint64_t part_at = rnd_between(50 * MS, 600 * MS),
+		 heal_at = part_at + rnd_between(0, 500 * MS);
+
+	struct mbr_view v = { .epoch = 1, .n = (uint32_t)S.n };
+	for (int i = 0; i < S.n; i++)
+		v.ids[i] = (uint32_t)i;
+	bool safe = rnd() % 2;
+	for (int i = 0; i < S.n; i++) {
+		struct node *nd = &S.nodes[i];
+		nd->idx = i;
+		nd->last_epoch = 1;
+		nd->view = v;
+		nd->side = (int)(rnd() % 2);
+		struct mbr_conf c = { .my_id = (uint32_t)i, .safe = safe };
+		struct mbr_ops ops = { .send = net_send, .action = on_action, .arg = nd };
+		if (mbr_init(&nd->sm, &c, &ops, &v, 0) != 0)
+			violation("mbr_init failed for node %d", i);
+	}
+	if (S.verbose)
+		printf("seed %" PRIu64
+		       ": %d nodes, %s, loss %.0f %%, delay %.1f-%.1f ms, %d crash(es), "
+		       "partition %s, leader crash %s, installer crash %s\n",
+		       seed, S.n, safe ? "safe" : "fifo/total", S.loss * 100, (double)S.dmin / 1e6,
+		       (double)S.dmax / 1e6, crashes, partition ? "yes" : "no",
+		       S.leader_crash_armed ? "armed" : "no",
+		       S.installer_crash_armed ? "armed" : "no");
+
+	for (S.now = 0; S.now <= SIM_NS; S.now += TICK_NS) {
+		S.partitioned = partition && S.now >= part_at && S.now < heal_at;
+		for (int i = 0; i < S.n; i++)
+			if (S.now >= crash_at[i])
+				crash(i);
+		while (S.len && S.heap[0].at <= S.now) {
+			struct ev e = pop();
+			struct node *nd = &S.nodes[e.to];
+			if (e.kind == 0) {
+				int from = (int)e.msg->from;
+				if (!nd->crashed && from < S.n && linked(from, e.to))
+					mbr_on_msg(&nd->sm, e.msg, S.now);
+				msg_put(e.msg);
+			} else if (e.kind == 2) {
+				crash(e.to);
+			} else if (!nd->crashed) {
+				struct mbr_row row;
+				for (int s = 0; s < MBR_MAX; s++) {
+					/* A plausible row: delivered <= received. */
+					row.recv[s] = 1000 + (seed + (uint64_t)s) % 7 +
+						      (uint64_t)e.to % 3;
+					row.delivered[s] = row.recv[s] - (uint64_t)(e.to + s) % 2;
+				}
+				mbr_row_ready(&nd->sm, &row, S.now);
+			}
+		}
+		for (int i = 0; i < S.n; i++)
+			if (!S.nodes[i].crashed)
+				mbr_tick(&S.nodes[i].sm, S.now);
+	}
+
+	/* Liveness where it must hold: minority crashes, no partition, little loss. */
+	int live = 0;
+	for (int i = 0; i < S.n; i++)
+		live += !S.nodes[i].crashed;
+	bool simple = !partition && S.loss <= 0.05 && !S.decide_loss && 2 * live > S.n;
+	for (int i = 0; simple && i < S.n; i++) {
+		struct node *nd = &S.nodes[i];
+		if (nd->crashed)
+			continue;
+		if (nd->stopped || (int)nd->view.n != live)
+			violation("node %d ends with a view of %u members, %d are live (liveness)",
+				  i, nd->view.n, live);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	uint64_t seeds = 1000, start = 1;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--seeds") == 0 && i + 1 < argc) {
+			seeds = strtoull(argv[++i], NULL, 10);
+		} else if (strcmp(argv[i], "--start") == 0 && i + 1 < argc) {
+			start = strtoull(argv[++i], NULL, 10);
+		} else if (strcmp(argv[i], "--replay") == 0 && i + 1 < argc) {
+			start = strtoull(argv[++i], NULL, 10);
+			seeds = 1;
+		} else if (strcmp(argv[i], "--verbose") == 0) {
+			S.verbose = true;
+		} else {
+			fprintf(stderr,
+				"usage: gale-sim [--seeds N] [--start S] [--replay SEED] "
+				"[--verbose]\n(unknown or incomplete: '%s')\n",
+				argv[i]);
+			return 2;
+		}
+	}
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (uint64_t s = start; s < start + seeds; s++)
+		run_seed(s);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	printf("gale-sim: seeds %" PRIu64 "..%" PRIu64 ": %d violation(s); %" PRIu64
+	       " installs, %" PRIu64 " minority stops, %" PRIu64 " exclusions; %.1f s\n",
+	       start, start + seeds - 1, S.violations, S.installs, S.minority_stops, S.exclusions,
+	       secs);
+	return S.violations ? 1 : 0;
+}
