@@ -2,7 +2,7 @@
 # Installs, from Debian's packages, what Gale needs to build and test.
 # Run as root on Debian 12. Does nothing when everything is already there.
 set -euo pipefail
-pkgs=(build-essential meson ninja-build pkg-config python3 clang-format
+pkgs=(build-essential meson ninja-build pkg-config python3 clang-format clang libclang-rt-14-dev
       libhwloc-dev hwloc libdpdk-dev libibverbs-dev librdmacm-dev libbenchmark-dev)
 missing=()
 for p in "${pkgs[@]}"; do

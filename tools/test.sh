@@ -34,8 +34,8 @@ run_build() {  # run_build DIR SUITES... -- MESON_ARGS...
 step "editorconfig (line ends, final newline, trailing whitespace, indentation)"
 python3 tools/check-editorconfig.py || failed_steps=$((failed_steps + 1))
 
-step "build and test (-Werror): unit, integration"
-run_build build-test unit integration -- || failed_steps=$((failed_steps + 1))
+step "build and test (-Werror): unit, integration, sim, fuzz"
+run_build build-test unit integration sim fuzz -- || failed_steps=$((failed_steps + 1))
 
 step "sanitizers (address,undefined): unit, integration"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
