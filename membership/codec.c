@@ -69,6 +69,10 @@ mbr_encode(const struct mbr_msg *m, uint64_t group, uint8_t *buf)
 	while (trim_n && !m->proposal.trim.count[trim_n - 1])
 		trim_n--;
 	uint8_t *p = buf + MBR_WIRE_HDR;
+	uint32_t jn = m->n_joiners <= MBR_MAX ? m->n_joiners : MBR_MAX;
+	p = put32(p, jn);
+	for (uint32_t i = 0; i < jn; i++)
+		p = put32(p, m->joiners[i]);
 	if (m->type == MBR_PROMISE) {
 		uint32_t rn = MBR_MAX;
 		while (rn && !m->row.recv[rn - 1] && !m->row.delivered[rn - 1])
@@ -166,6 +170,14 @@ mbr_decode(const uint8_t *buf, size_t len, uint64_t group, struct mbr_msg *out)
 	out->suspects = get64(buf + 40);
 	out->accepted_ballot = get64(buf + 48);
 	const uint8_t *p = buf + MBR_WIRE_HDR, *end = buf + len;
+	if (end - p < 4)
+		return -MBR_DEC_TRUNCATED;
+	out->n_joiners = get32(p);
+	p += 4;
+	if (out->n_joiners > MBR_MAX || (size_t)(end - p) < 4u * out->n_joiners)
+		return -MBR_DEC_LENGTH;
+	for (uint32_t i = 0; i < out->n_joiners; i++, p += 4)
+		out->joiners[i] = get32(p);
 	if (out->type == MBR_PROMISE) {
 		if (end - p < 4)
 			return -MBR_DEC_TRUNCATED;

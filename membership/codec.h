@@ -8,7 +8,8 @@
  *   header (64 bytes): magic "GMBR" u32, version u16, type u16, group u64,
  *     from u32, body_len u32, epoch u64, ballot u64, suspects u64,
  *     accepted_ballot u64, checksum u64 (FNV-1a of the frame, this field 0)
- *   body: PROMISE: row (n u32, n x (recv u64, delivered u64)), then a
+ *   body: joiners (n u32, n x id u32), then by type: PROMISE: row (n u32,
+ *     n x (recv u64, delivered u64)), then a
  *     proposal if accepted_ballot != 0; ACCEPT, DECIDE: a proposal
  *     (epoch u64, n u32, n x id u32, trim n u32, n x count u64); others: empty.
  */
@@ -22,7 +23,8 @@
 
 #define MBR_WIRE_MAGIC 0x52424d47u /* the bytes "GMBR" read little-endian */
 #define MBR_WIRE_HDR 64
-#define MBR_WIRE_MAX (MBR_WIRE_HDR + 4 + MBR_MAX * 16 + 2 * (12 + MBR_MAX * 4 + 4 + MBR_MAX * 8))
+#define MBR_WIRE_MAX                                                                               \
+	(MBR_WIRE_HDR + 4 + MBR_MAX * 4 + 4 + MBR_MAX * 16 + 12 + MBR_MAX * 4 + 4 + MBR_MAX * 8)
 
 enum mbr_dec_err {
 	MBR_DEC_TRUNCATED = 1, /* shorter than its header or its body says */

@@ -53,6 +53,21 @@ msg_init(const struct mbr *m, struct mbr_msg *out, enum mbr_type t)
 	out->from = m->conf.my_id;
 	out->epoch = m->view.epoch;
 	out->suspects = m->suspects;
+	out->n_joiners = m->n_joiners;
+	memcpy(out->joiners, m->joiners, m->n_joiners * sizeof(m->joiners[0]));
+}
+
+/* Remember a process that asks to join; true if it is new. */
+static bool
+add_joiner(struct mbr *m, uint32_t id)
+{
+	if (rank_of(&m->view, id) != NO_RANK || m->view.n + m->n_joiners >= MBR_MAX)
+		return false;
+	for (uint32_t i = 0; i < m->n_joiners; i++)
+		if (m->joiners[i] == id)
+			return false;
+	m->joiners[m->n_joiners++] = id;
+	return true;
 }
 
 static void
@@ -126,6 +141,18 @@ start_ballot(struct mbr *m, uint64_t now_ns)
 	mbr_on_msg(m, &p, now_ns); /* this member's own promise */
 }
 
+/* A change without a new suspect (a join): wedge, spread it, let the leader run. */
+static void
+start_change(struct mbr *m, uint64_t now_ns)
+{
+	wedge(m);
+	struct mbr_msg s;
+	msg_init(m, &s, MBR_SUSPECT);
+	send_mask(m, alive(m), &s);
+	m->ballot = 0; /* a running ballot restarts to include the joiners */
+	leader_step(m, now_ns);
+}
+
 /* New suspects (a rank mask): spread them, wedge, stop without a majority. */
 static void
 add_suspects(struct mbr *m, uint64_t mask, uint64_t now_ns)
@@ -149,16 +176,36 @@ add_suspects(struct mbr *m, uint64_t mask, uint64_t now_ns)
 static void
 leader_step(struct mbr *m, uint64_t now_ns)
 {
-	if (m->state != MBR_WEDGED || !m->row_ready || leader_rank(m) != m->my_rank)
+	if (m->state != MBR_WEDGED || !m->row_ready || m->leaving || leader_rank(m) != m->my_rank)
 		return;
 	if (!m->ballot)
 		start_ballot(m, now_ns);
 }
 
+/* Ask the others to exclude this member (again after a view that kept it). */
+static void
+announce_leave(struct mbr *m, uint64_t now_ns)
+{
+	wedge(m);
+	struct mbr_msg s;
+	msg_init(m, &s, MBR_SUSPECT);
+	s.suspects |= 1ull << m->my_rank;
+	send_mask(m, alive(m), &s);
+	m->next_resend_ns = now_ns + m->conf.resend_ns;
+}
+
 static void
 install(struct mbr *m, const struct mbr_proposal *p, uint64_t now_ns)
 {
-	if (p->view.epoch != m->view.epoch + 1 || m->state == MBR_STOPPED)
+	if (m->state == MBR_STOPPED)
+		return;
+	if (m->joining) {
+		if (rank_of(&p->view, m->conf.my_id) == NO_RANK)
+			return; /* a view decided before this member's join */
+		m->joining = false;
+		m->view.epoch = p->view.epoch - 1; /* it enters at this view */
+	}
+	if (p->view.epoch != m->view.epoch + 1)
 		return;
 	m->last = *p;
 	m->have_last = true;
@@ -180,9 +227,12 @@ install(struct mbr *m, const struct mbr_proposal *p, uint64_t now_ns)
 	m->ballot = 0;
 	m->accepting = false;
 	m->max_round_seen = 0;
+	m->n_joiners = 0; /* those still outside ask again */
 	m->installs++;
 	for (uint32_t i = 0; i < MBR_MAX; i++)
 		m->last_heard_ns[i] = now_ns;
+	if (m->leaving)
+		announce_leave(m, now_ns); /* the view decided before the leave was heard */
 }
 
 static void
@@ -192,6 +242,9 @@ decide(struct mbr *m, uint64_t now_ns)
 	msg_init(m, &d, MBR_DECIDE);
 	d.proposal = m->value;
 	send_mask(m, all_ranks(m->view.n), &d);
+	for (uint32_t i = 0; i < m->value.view.n; i++) /* the joiners */
+		if (rank_of(&m->view, m->value.view.ids[i]) == NO_RANK)
+			m->ops.send(m->ops.arg, m->value.view.ids[i], &d);
 	install(m, &m->value, now_ns);
 }
 
@@ -216,6 +269,8 @@ on_promise(struct mbr *m, uint32_t from, const struct mbr_msg *msg, uint64_t now
 		for (uint32_t r = 0; r < m->view.n; r++)
 			if (a & (1ull << r))
 				m->value.view.ids[m->value.view.n++] = m->view.ids[r];
+		for (uint32_t j = 0; j < m->n_joiners; j++) /* joins, batched */
+			m->value.view.ids[m->value.view.n++] = m->joiners[j];
 		mbr_trim_compute(m->conf.safe, m->view.n, a, m->rows, &m->value.trim);
 	}
 	m->accepting = true;
@@ -264,6 +319,11 @@ on_current(struct mbr *m, uint32_t from, const struct mbr_msg *msg, uint64_t now
 	add_suspects(m, msg->suspects, now_ns); /* suspicion spreads */
 	if (m->state == MBR_STOPPED)
 		return;
+	bool new_joiner = false;
+	for (uint32_t j = 0; j < msg->n_joiners && j < MBR_MAX; j++)
+		new_joiner |= add_joiner(m, msg->joiners[j]);
+	if (new_joiner)
+		start_change(m, now_ns);
 	switch (msg->type) {
 	case MBR_HEARTBEAT:
 	case MBR_SUSPECT:
@@ -327,6 +387,28 @@ mbr_on_msg(struct mbr *m, const struct mbr_msg *msg, uint64_t now_ns)
 		m->dropped++;
 		return;
 	}
+	if (m->joining) {
+		if (msg->type == MBR_DECIDE)
+			install(m, &msg->proposal, now_ns);
+		else
+			m->dropped++;
+		return;
+	}
+	if (msg->type == MBR_JOIN) {
+		if (rank_of(&m->view, msg->from) != NO_RANK) {
+			/* Already in: it missed the decision that let it in. */
+			if (m->have_last) {
+				struct mbr_msg d;
+				msg_init(m, &d, MBR_DECIDE);
+				d.epoch = m->last.view.epoch - 1;
+				d.proposal = m->last;
+				m->ops.send(m->ops.arg, msg->from, &d);
+			}
+		} else if (m->state != MBR_STOPPED && add_joiner(m, msg->from)) {
+			start_change(m, now_ns);
+		}
+		return;
+	}
 	if (msg->epoch == m->view.epoch) {
 		uint32_t from = rank_of(&m->view, msg->from);
 		if (from == NO_RANK) {
@@ -377,6 +459,16 @@ mbr_tick(struct mbr *m, uint64_t now_ns)
 {
 	if (m->state == MBR_STOPPED)
 		return;
+	if (m->joining) {
+		if (now_ns >= m->next_resend_ns) {
+			m->next_resend_ns = now_ns + m->conf.resend_ns;
+			struct mbr_msg j;
+			msg_init(m, &j, MBR_JOIN);
+			for (uint32_t i = 0; i < m->n_contacts; i++)
+				m->ops.send(m->ops.arg, m->contacts[i], &j);
+		}
+		return;
+	}
 	if (now_ns >= m->next_hb_ns) {
 		struct mbr_msg h;
 		msg_init(m, &h, MBR_HEARTBEAT);
@@ -393,6 +485,8 @@ mbr_tick(struct mbr *m, uint64_t now_ns)
 	m->next_resend_ns = now_ns + m->conf.resend_ns;
 	struct mbr_msg s;
 	msg_init(m, &s, MBR_SUSPECT);
+	if (m->leaving)
+		s.suspects |= 1ull << m->my_rank;
 	send_mask(m, alive(m), &s);
 	if (leader_rank(m) != m->my_rank || !m->row_ready)
 		return;
@@ -408,13 +502,9 @@ mbr_tick(struct mbr *m, uint64_t now_ns)
 	send_mask(m, alive(m) & ~(m->accepting ? m->accepted_by : m->promised_by), &q);
 }
 
-int
-mbr_init(struct mbr *m, const struct mbr_conf *conf, const struct mbr_ops *ops,
-	 const struct mbr_view *initial, uint64_t now_ns)
+static void
+init_common(struct mbr *m, const struct mbr_conf *conf, const struct mbr_ops *ops)
 {
-	if (!conf || !ops || !ops->send || !ops->action || !initial || initial->n < 1 ||
-	    initial->n > MBR_MAX || initial->epoch < 1)
-		return -EINVAL;
 	memset(m, 0, sizeof(*m));
 	m->conf = *conf;
 	if (!m->conf.hb_interval_ns)
@@ -424,6 +514,40 @@ mbr_init(struct mbr *m, const struct mbr_conf *conf, const struct mbr_ops *ops,
 	if (!m->conf.resend_ns)
 		m->conf.resend_ns = DEF_RESEND_NS;
 	m->ops = *ops;
+}
+
+int
+mbr_init_joiner(struct mbr *m, const struct mbr_conf *conf, const struct mbr_ops *ops,
+		const uint32_t *contacts, uint32_t n_contacts, uint64_t now_ns)
+{
+	if (!conf || !ops || !ops->send || !ops->action || !contacts || n_contacts < 1 ||
+	    n_contacts > MBR_MAX)
+		return -EINVAL;
+	init_common(m, conf, ops);
+	m->joining = true;
+	m->n_contacts = n_contacts;
+	memcpy(m->contacts, contacts, n_contacts * sizeof(contacts[0]));
+	m->next_resend_ns = now_ns;
+	return 0;
+}
+
+void
+mbr_leave(struct mbr *m, uint64_t now_ns)
+{
+	if (m->state == MBR_STOPPED || m->joining || m->leaving)
+		return;
+	m->leaving = true;
+	announce_leave(m, now_ns);
+}
+
+int
+mbr_init(struct mbr *m, const struct mbr_conf *conf, const struct mbr_ops *ops,
+	 const struct mbr_view *initial, uint64_t now_ns)
+{
+	if (!conf || !ops || !ops->send || !ops->action || !initial || initial->n < 1 ||
+	    initial->n > MBR_MAX || initial->epoch < 1)
+		return -EINVAL;
+	init_common(m, conf, ops);
 	m->view = *initial;
 	m->my_rank = rank_of(initial, conf->my_id);
 	if (m->my_rank == NO_RANK)

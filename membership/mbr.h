@@ -60,6 +60,7 @@ enum mbr_type {
 	MBR_ACCEPTED, /* ballot */
 	MBR_DECIDE,   /* proposal (epoch = its view's epoch - 1) */
 	MBR_NACK,     /* ballot: the higher one already promised */
+	MBR_JOIN,     /* from a process outside the view that asks to join */
 	MBR_TYPE_MAX
 };
 
@@ -74,6 +75,8 @@ struct mbr_msg {
 	uint64_t accepted_ballot;
 	struct mbr_proposal proposal;
 	struct mbr_row row;
+	uint32_t n_joiners; /* joiners the sender knows of (they spread like suspicions) */
+	uint32_t joiners[MBR_MAX];
 };
 
 enum mbr_action {
@@ -107,6 +110,12 @@ struct mbr {
 	uint32_t my_rank;
 	enum mbr_state state;
 	bool excluded;
+	bool joining; /* started by mbr_init_joiner(): no view until one includes it */
+	bool leaving; /* mbr_leave() was called */
+	uint32_t n_contacts;
+	uint32_t contacts[MBR_MAX];
+	uint32_t n_joiners; /* processes asking to join, for the next view */
+	uint32_t joiners[MBR_MAX];
 	uint64_t suspects;
 	uint64_t last_heard_ns[MBR_MAX];
 	uint64_t next_hb_ns, next_resend_ns;
@@ -139,6 +148,15 @@ struct mbr {
 /* Start with an initial view (epoch >= 1) that contains conf->my_id. 0 or -EINVAL. */
 int mbr_init(struct mbr *m, const struct mbr_conf *conf, const struct mbr_ops *ops,
 	     const struct mbr_view *initial, uint64_t now_ns);
+/*
+ * Start as a process outside the group that asks to join it: JOIN goes to
+ * the contacts every resend_ns until a decided view includes this member
+ * (MBR_ACT_INSTALL; its state is then transferred by the embedding).
+ */
+int mbr_init_joiner(struct mbr *m, const struct mbr_conf *conf, const struct mbr_ops *ops,
+		    const uint32_t *contacts, uint32_t n_contacts, uint64_t now_ns);
+/* Leave voluntarily: the others exclude this member (MBR_ACT_EXCLUDED follows). */
+void mbr_leave(struct mbr *m, uint64_t now_ns);
 /* A message arrived (already decoded). */
 void mbr_on_msg(struct mbr *m, const struct mbr_msg *msg, uint64_t now_ns);
 /* Time passed: heartbeats, failure detection, retransmission. */

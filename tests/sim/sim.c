@@ -29,6 +29,7 @@
 #include <time.h>
 
 #define MAXN 7
+#define MAXJ 2 /* joiners per schedule */
 #define MS 1000000ull
 #define SIM_NS (1500 * MS)
 #define TICK_NS (2 * MS)
@@ -49,12 +50,16 @@ struct node {
 	uint64_t last_epoch;
 	struct mbr_view view; /* last installed */
 	bool stopped;
+	bool started; /* joiners start later */
+	bool joiner;
+	bool left;     /* called mbr_leave() */
+	bool has_view; /* installed at least one view */
 };
 
 static struct sim {
 	uint64_t seed, rng, now, order;
-	int n;
-	struct node nodes[MAXN];
+	int n, total; /* members of the first view; with the joiners */
+	struct node nodes[MAXN + MAXJ];
 	struct ev *heap;
 	size_t len, cap;
 	struct mbr_msg **pool;
@@ -167,7 +172,7 @@ static void
 net_send(void *arg, uint32_t to, const struct mbr_msg *m)
 {
 	struct node *from = arg;
-	if (to >= (uint32_t)S.n || from->crashed)
+	if (to >= (uint32_t)S.total || from->crashed)
 		return;
 	if (S.loss > 0 && (double)(rnd() % 10000) / 10000.0 < S.loss)
 		return;
@@ -202,6 +207,18 @@ static void
 check_install(struct node *nd, const struct mbr_proposal *p)
 {
 	uint64_t e = p->view.epoch;
+	if (!nd->has_view) {
+		nd->has_view = true;
+		nd->last_epoch = e; /* a joiner enters at this view */
+		nd->view = p->view;
+		if (e < 256 && !S.decided[e]) {
+			S.decided[e] = true;
+			S.decision[e] = *p;
+		} else if (e < 256 && memcmp(&S.decision[e].view, &p->view, sizeof(p->view)) != 0) {
+			violation("joiner %d installs another view for epoch %" PRIu64, nd->idx, e);
+		}
+		return;
+	}
 	if (e != nd->last_epoch + 1)
 		violation("node %d installs epoch %" PRIu64 " after %" PRIu64, nd->idx, e,
 			  nd->last_epoch);
@@ -223,7 +240,9 @@ check_install(struct node *nd, const struct mbr_proposal *p)
 		bool in_old = false;
 		for (uint32_t j = 0; j < nd->view.n; j++)
 			in_old |= nd->view.ids[j] == p->view.ids[i];
-		if (!in_old)
+		uint32_t id = p->view.ids[i];
+		if (!in_old &&
+		    !(id < (uint32_t)S.total && S.nodes[id].joiner && S.nodes[id].started))
 			violation("epoch %" PRIu64 " adds member %u, which no join asked for", e,
 				  p->view.ids[i]);
 		kept += in_old;
@@ -331,17 +350,33 @@ run_seed(uint64_t seed)
 		crash_at[rnd() % (uint64_t)S.n] = rnd_between(50 * MS, 700 * MS);
 	uint64_t part_at = rnd_between(50 * MS, 600 * MS),
 		 heal_at = part_at + rnd_between(0, 500 * MS);
+	/* Joins (batched when close together) and a voluntary leave. */
+	int joiners = rnd() % 3 == 0 ? (int)rnd_between(1, MAXJ) : 0;
+	S.total = S.n + joiners;
+	uint64_t start_at[MAXN + MAXJ], leave_at[MAXN + MAXJ];
+	for (int i = 0; i < S.total; i++) {
+		start_at[i] = i < S.n ? 0 : rnd_between(20 * MS, 800 * MS);
+		leave_at[i] = UINT64_MAX;
+	}
+	if (rnd() % 5 == 0)
+		leave_at[rnd() % (uint64_t)S.n] = rnd_between(50 * MS, 800 * MS);
 
 	struct mbr_view v = { .epoch = 1, .n = (uint32_t)S.n };
 	for (int i = 0; i < S.n; i++)
 		v.ids[i] = (uint32_t)i;
 	bool safe = rnd() % 2;
-	for (int i = 0; i < S.n; i++) {
+	for (int i = 0; i < S.total; i++) {
 		struct node *nd = &S.nodes[i];
 		nd->idx = i;
+		nd->side = (int)(rnd() % 2);
+		if (i >= S.n) {
+			nd->joiner = true; /* started by the loop below */
+			continue;
+		}
+		nd->started = true;
+		nd->has_view = true;
 		nd->last_epoch = 1;
 		nd->view = v;
-		nd->side = (int)(rnd() % 2);
 		struct mbr_conf c = { .my_id = (uint32_t)i, .safe = safe };
 		struct mbr_ops ops = { .send = net_send, .action = on_action, .arg = nd };
 		if (mbr_init(&nd->sm, &c, &ops, &v, 0) != 0)
@@ -349,11 +384,11 @@ run_seed(uint64_t seed)
 	}
 	if (S.verbose)
 		printf("seed %" PRIu64
-		       ": %d nodes, %s, loss %.0f %%, delay %.1f-%.1f ms, %d crash(es), "
+		       ": %d nodes + %d joiner(s), %s, loss %.0f %%, delay %.1f-%.1f ms, %d crash(es), "
 		       "partition %s, leader crash %s, installer crash %s\n",
-		       seed, S.n, safe ? "safe" : "fifo/total", S.loss * 100, (double)S.dmin / 1e6,
-		       (double)S.dmax / 1e6, crashes, partition ? "yes" : "no",
-		       S.leader_crash_armed ? "armed" : "no",
+		       seed, S.n, joiners, safe ? "safe" : "fifo/total", S.loss * 100,
+		       (double)S.dmin / 1e6, (double)S.dmax / 1e6, crashes,
+		       partition ? "yes" : "no", S.leader_crash_armed ? "armed" : "no",
 		       S.installer_crash_armed ? "armed" : "no");
 
 	for (S.now = 0; S.now <= SIM_NS; S.now += TICK_NS) {
@@ -361,12 +396,37 @@ run_seed(uint64_t seed)
 		for (int i = 0; i < S.n; i++)
 			if (S.now >= crash_at[i])
 				crash(i);
+		for (int i = S.n; i < S.total; i++) {
+			struct node *nd = &S.nodes[i];
+			if (nd->started || S.now < start_at[i])
+				continue;
+			uint32_t contacts[MAXN];
+			for (int k = 0; k < S.n; k++)
+				contacts[k] = (uint32_t)k;
+			struct mbr_conf c = { .my_id = (uint32_t)i, .safe = safe };
+			struct mbr_ops ops = { .send = net_send, .action = on_action, .arg = nd };
+			if (mbr_init_joiner(&nd->sm, &c, &ops, contacts, (uint32_t)S.n, S.now) != 0)
+				violation("mbr_init_joiner failed for node %d", i);
+			nd->started = true;
+			if (S.verbose)
+				printf("%9.3f ms: node %d asks to join\n", (double)S.now / 1e6, i);
+		}
+		for (int i = 0; i < S.n; i++) {
+			if (S.now >= leave_at[i] && !S.nodes[i].left && !S.nodes[i].crashed) {
+				S.nodes[i].left = true;
+				mbr_leave(&S.nodes[i].sm, S.now);
+				if (S.verbose)
+					printf("%9.3f ms: node %d leaves\n", (double)S.now / 1e6,
+					       i);
+			}
+		}
 		while (S.len && S.heap[0].at <= S.now) {
 			struct ev e = pop();
 			struct node *nd = &S.nodes[e.to];
 			if (e.kind == 0) {
 				int from = (int)e.msg->from;
-				if (!nd->crashed && from < S.n && linked(from, e.to))
+				if (!nd->crashed && nd->started && from < S.total &&
+				    linked(from, e.to))
 					mbr_on_msg(&nd->sm, e.msg, S.now);
 				msg_put(e.msg);
 			} else if (e.kind == 2) {
@@ -382,19 +442,22 @@ run_seed(uint64_t seed)
 				mbr_row_ready(&nd->sm, &row, S.now);
 			}
 		}
-		for (int i = 0; i < S.n; i++)
-			if (!S.nodes[i].crashed)
+		for (int i = 0; i < S.total; i++)
+			if (!S.nodes[i].crashed && S.nodes[i].started)
 				mbr_tick(&S.nodes[i].sm, S.now);
 	}
 
 	/* Liveness where it must hold: minority crashes, no partition, little loss. */
-	int live = 0;
-	for (int i = 0; i < S.n; i++)
-		live += !S.nodes[i].crashed;
-	bool simple = !partition && S.loss <= 0.05 && !S.decide_loss && 2 * live > S.n;
-	for (int i = 0; simple && i < S.n; i++) {
+	int live = 0, live_old = 0;
+	for (int i = 0; i < S.total; i++)
+		if (!S.nodes[i].crashed && !S.nodes[i].left) {
+			live++;
+			live_old += i < S.n;
+		}
+	bool simple = !partition && S.loss <= 0.05 && !S.decide_loss && 2 * live_old > S.n;
+	for (int i = 0; simple && i < S.total; i++) {
 		struct node *nd = &S.nodes[i];
-		if (nd->crashed)
+		if (nd->crashed || nd->left)
 			continue;
 		if (nd->stopped || (int)nd->view.n != live)
 			violation("node %d ends with a view of %u members, %d are live (liveness)",

@@ -37,6 +37,9 @@ random_msg(struct mbr_msg *m, enum mbr_type t)
 	if (t != MBR_PROMISE && t != MBR_ACCEPT && t != MBR_DECIDE)
 		m->accepted_ballot = rnd();
 	uint32_t n = 1 + (uint32_t)(rnd() % MBR_MAX);
+	m->n_joiners = (uint32_t)(rnd() % 4);
+	for (uint32_t i = 0; i < m->n_joiners; i++)
+		m->joiners[i] = (uint32_t)rnd();
 	if (t == MBR_ACCEPT || t == MBR_DECIDE || (t == MBR_PROMISE && m->accepted_ballot)) {
 		m->proposal.view.epoch = rnd();
 		m->proposal.view.n = n;
