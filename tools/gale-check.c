@@ -15,6 +15,12 @@
  * in a view is always a gapless prefix 0..n-1. One dense array per (epoch,
  * sender) indexed by seq is then enough, is smaller, and is read sequentially,
  * where a per-message hash table spent most of the run time on cache misses.
+ *
+ * Three rarer lines account for what a view change does to a member's sends
+ * and to the member itself: an S line may name the earlier send it re-sends
+ * (epoch:seq), an F line reports a send failed, and an X line says the member
+ * stopped. The replay checks what they refer to and marks the send's record
+ * (re-sent, failed), so property 7 needs no lookup of its own.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -45,6 +51,9 @@ enum prop {
 	PROP_VSYNC,
 	PROP_ORDER,
 	PROP_INTEGRITY,
+	PROP_UNIFORMITY,
+	PROP_LOST,
+	PROP_PRIMARY,
 	PROP_COUNT
 };
 
@@ -54,14 +63,18 @@ static const char *const prop_names[PROP_COUNT] = {
 	[PROP_VSYNC] = "virtual-synchrony",	  /* 3 */
 	[PROP_ORDER] = "order",			  /* 4 */
 	[PROP_INTEGRITY] = "integrity",		  /* 5 */
+	[PROP_UNIFORMITY] = "uniformity",	  /* 6, safe mode only */
+	[PROP_LOST] = "nothing-lost",		  /* 7 */
+	[PROP_PRIMARY] = "primary-partition",	  /* 8 */
 };
 
 /* One parsed event line. */
 struct ev {
 	char type;
-	u64 epoch, seq, digest;
+	bool resend; /* S: names the earlier send it re-sends, (old_epoch, old_seq) */
+	u64 epoch, seq, digest, old_epoch, old_seq;
 	uint32_t sender, len;
-	const char *list, *list_end; /* V: the member ids, still as text */
+	const char *list, *list_end; /* V: the member ids, F and X: the reason, still as text */
 };
 
 struct view {
@@ -85,7 +98,7 @@ struct member {
 	uint32_t id;
 	const char *buf;
 	size_t size;
-	size_t n_v, n_d, n_s, n_ids; /* counted by the first pass */
+	size_t n_v, n_d, n_s, n_ids, n_r, n_f, n_x; /* counted by the first pass */
 	struct view *views;
 	size_t nviews, ids_used;
 	uint32_t *ids, *stream;
@@ -99,7 +112,11 @@ struct rec {
 	u64 digest;
 	uint32_t len, line;
 	uint16_t file;
+	uint8_t fate; /* of a logged send: REC_RESENT, REC_FAILED (fits in the padding) */
 };
+
+#define REC_RESENT 1
+#define REC_FAILED 2
 
 /*
  * The messages of one sender in one view, indexed by seq: what the sender
@@ -139,6 +156,8 @@ static void violation(enum prop p, const struct member *m, uint32_t line, const 
 	__attribute__((noreturn, format(printf, 4, 5)));
 static void send_violation(const struct member *m, uint32_t line, const struct stream *st, u64 seq,
 			   u64 want) __attribute__((noreturn));
+/* Inlined into main, the replay loop runs a fifth slower (GCC 12, -O2). */
+static void scan_events(struct member *m, uint16_t fi) __attribute__((noinline));
 
 static void
 die(const char *fmt, ...)
@@ -246,6 +265,33 @@ hex16(const char *p, const char *e, u64 *out)
 	return bad ? NULL : p + 16;
 }
 
+/* A reason: a letter, then letters, digits, '-' or '_'; returns its end, or NULL. */
+static const char *
+word(const char *p, const char *e)
+{
+	if (!p || p == e || !((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z'))
+		return NULL;
+	while (p < e && (((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z') || (*p >= '0' && *p <= '9') ||
+			 *p == '-' || *p == '_'))
+		p++;
+	return p;
+}
+
+/* The optional last field of an S line, <old-epoch>:<old-seq>; returns its end, or NULL. */
+static const char *
+resend_ref(const char *p, const char *e, struct ev *ev)
+{
+	const char *q = sep(p, e);
+
+	ev->resend = q && q < e && *q >= '0' && *q <= '9';
+	if (!ev->resend)
+		return p;
+	q = num(q, e, UINT64_MAX, &ev->old_epoch);
+	if (!q || q == e || *q != ':')
+		return NULL;
+	return num(q + 1, e, UINT64_MAX, &ev->old_seq);
+}
+
 /* Parse the event line [p, e); returns NULL, or why the line is malformed. */
 static const char *
 parse_line(const char *p, const char *e, struct ev *ev)
@@ -254,19 +300,11 @@ parse_line(const char *p, const char *e, struct ev *ev)
 	u64 v;
 
 	ev->type = t;
-	if (t != 'V' && t != 'D' && t != 'S')
-		return "not a V, D or S line";
+	if (t != 'D' && t != 'S' && t != 'V' && t != 'F' && t != 'X')
+		return "not a V, D, S, F or X line";
 	if (!(p = field(p, e, UINT64_MAX, &ev->epoch)))
 		return "bad epoch";
-	if (t == 'V') {
-		if (!(ev->list = p = sep(p, e)))
-			return "missing member list";
-		while ((p = num(p, e, UINT32_MAX, &v)) && p < e && *p == ',')
-			p++;
-		if (!p)
-			return "bad member id in the list";
-		ev->list_end = p;
-	} else {
+	if (t == 'D' || t == 'S') {
 		v = 0;
 		if (t == 'D' && !(p = field(p, e, UINT32_MAX, &v)))
 			return "bad sender id";
@@ -278,6 +316,22 @@ parse_line(const char *p, const char *e, struct ev *ev)
 		ev->len = (uint32_t)v;
 		if (!(p = hex16(sep(p, e), e, &ev->digest)))
 			return "bad digest, want 16 lowercase hex digits";
+		if (t == 'S' && !(p = resend_ref(p, e, ev)))
+			return "bad re-sent send, want <old-epoch>:<old-seq>";
+	} else if (t == 'V') {
+		if (!(ev->list = p = sep(p, e)))
+			return "missing member list";
+		while ((p = num(p, e, UINT32_MAX, &v)) && p < e && *p == ',')
+			p++;
+		if (!p)
+			return "bad member id in the list";
+		ev->list_end = p;
+	} else {
+		if (t == 'F' && !(p = field(p, e, UINT64_MAX, &ev->seq)))
+			return "bad seq";
+		if (!(p = word(ev->list = sep(p, e), e)))
+			return "bad reason, want one word";
+		ev->list_end = p;
 	}
 	while (p < e && (*p == ' ' || *p == '\t' || *p == '\r'))
 		p++;
@@ -353,6 +407,21 @@ stream_get(u64 epoch, uint32_t sender)
 	return smap[i] - 1;
 }
 
+/* The index of the stream of (epoch, sender), or NO_INDEX if there is none. */
+static uint32_t
+stream_find(u64 epoch, uint32_t sender)
+{
+	if (!smap)
+		return NO_INDEX;
+	for (size_t i = stream_hash(epoch, sender) & smap_mask; smap[i]; i = (i + 1) & smap_mask) {
+		const struct stream *st = &streams[smap[i] - 1];
+
+		if (st->epoch == epoch && st->sender == sender)
+			return smap[i] - 1;
+	}
+	return NO_INDEX;
+}
+
 static void
 stream_push(struct stream *st, const struct ev *ev, uint32_t line, uint16_t file)
 {
@@ -360,7 +429,7 @@ stream_push(struct stream *st, const struct ev *ev, uint32_t line, uint16_t file
 		st->cap = st->cap ? st->cap * 2 : 64;
 		st->rec = xrealloc(st->rec, st->cap, sizeof(*st->rec));
 	}
-	st->rec[st->n++] = (struct rec){ ev->digest, ev->len, line, file };
+	st->rec[st->n++] = (struct rec){ ev->digest, ev->len, line, file, 0 };
 }
 
 static struct member *
@@ -437,7 +506,13 @@ scan_syntax(struct member *m, uint16_t fi)
 			m->n_d++;
 			continue;
 		}
+		if (ev.type != 'S') {
+			m->n_f += ev.type == 'F';
+			m->n_x += ev.type == 'X';
+			continue;
+		}
 		m->n_s++;
+		m->n_r += ev.resend;
 		if (si == NO_INDEX || streams[si].epoch != ev.epoch)
 			si = stream_get(ev.epoch, m->id);
 		st = &streams[si];
@@ -503,6 +578,47 @@ send_violation(const struct member *m, uint32_t line, const struct stream *st, u
 		  m->id, seq, st->epoch, want);
 }
 
+/* The record of m's own send (epoch, seq) if its log has the S line before this line, or NULL. */
+static struct rec *
+earlier_send(const struct member *m, const struct view *cur, u64 next_send, u64 epoch, u64 seq)
+{
+	uint32_t si = stream_find(epoch, m->id);
+	struct stream *st = si == NO_INDEX ? NULL : &streams[si];
+
+	/* Views come in epoch order, so the S lines of an earlier view are all recorded. */
+	if (!st || !st->sent || epoch > cur->epoch ||
+	    seq >= (epoch == cur->epoch ? next_send : st->n))
+		return NULL;
+	return &st->rec[seq];
+}
+
+/* An S line that re-sends an earlier send: it must name one, with the same content. */
+static void
+on_resend(struct member *m, const struct view *cur, const struct ev *ev, uint32_t line)
+{
+	struct rec *r;
+
+	if (ev->old_epoch >= ev->epoch)
+		violation(PROP_INTEGRITY, m, line,
+			  "member %u sends seq %llu in view %llu as a re-send of " MSG_FMT
+			  ", which is not of an earlier view",
+			  m->id, ev->seq, ev->epoch, ev->old_epoch, m->id, ev->old_seq);
+	r = earlier_send(m, cur, 0, ev->old_epoch, ev->old_seq);
+	if (!r)
+		violation(PROP_INTEGRITY, m, line,
+			  "member %u sends seq %llu in view %llu as a re-send of " MSG_FMT
+			  ", but its log has no such send",
+			  m->id, ev->seq, ev->epoch, ev->old_epoch, m->id, ev->old_seq);
+	if (r->len != ev->len || r->digest != ev->digest)
+		violation(PROP_INTEGRITY, m, line,
+			  "member %u sends seq %llu in view %llu with len %u digest %016llx "
+			  "as a re-send of " MSG_FMT ", which it sent with len %u digest %016llx "
+			  "(%s:%u)",
+			  m->id, ev->seq, ev->epoch, ev->len, ev->digest, ev->old_epoch, m->id,
+			  ev->old_seq, r->len, r->digest, m->path, r->line);
+	r->fate |= REC_RESENT;
+}
+
 static void
 on_send(struct member *m, struct view *cur, const struct ev *ev, uint32_t line, u64 *next)
 {
@@ -516,6 +632,23 @@ on_send(struct member *m, struct view *cur, const struct ev *ev, uint32_t line, 
 	if (ev->seq != *next)
 		send_violation(m, line, &streams[cur->stream[k]], ev->seq, *next);
 	(*next)++;
+	if (ev->resend)
+		on_resend(m, cur, ev, line);
+}
+
+/* An F line: m was told one of its sends failed, so it must have logged that send before. */
+static void
+on_fail(struct member *m, const struct view *cur, const struct ev *ev, uint32_t line, u64 next_send)
+{
+	struct rec *r = earlier_send(m, cur, next_send, ev->epoch, ev->seq);
+
+	if (!r)
+		violation(PROP_INTEGRITY, m, line,
+			  "member %u is told its send " MSG_FMT " failed (%.*s), "
+			  "but its log has no such send before",
+			  m->id, ev->epoch, m->id, ev->seq, (int)(ev->list_end - ev->list),
+			  ev->list);
+	r->fate |= REC_FAILED;
 }
 
 /* Property 5's content check: against the logged send, or else the first delivery. */
@@ -589,6 +722,23 @@ on_delivery(struct member *m, uint16_t fi, struct view *cur, const struct ev *ev
 		m->dlv[m->ndlv++] = (struct dlv){ ev->seq, k, line };
 }
 
+static const char *
+verb(char type)
+{
+	switch (type) {
+	case 'V':
+		return "installs a view";
+	case 'D':
+		return "delivers";
+	case 'S':
+		return "sends";
+	case 'F':
+		return "is told a send failed";
+	default:
+		return "stops";
+	}
+}
+
 /* Second pass: replay one member's events, checking each line in its context. */
 static void
 scan_events(struct member *m, uint16_t fi)
@@ -597,7 +747,8 @@ scan_events(struct member *m, uint16_t fi)
 	struct view *cur = NULL;
 	const char *ls, *le;
 	u64 next_send = 0;
-	struct ev ev;
+	uint32_t stop_line = 0;
+	struct ev ev, stop;
 
 	m->views = xcalloc(m->n_v, sizeof(*m->views));
 	m->ids = xcalloc(m->n_ids, sizeof(*m->ids));
@@ -607,6 +758,12 @@ scan_events(struct member *m, uint16_t fi)
 		m->dlv = xcalloc(m->n_d, sizeof(*m->dlv));
 	while (next_event(&c, &ls, &le)) {
 		parse_line(ls, le, &ev); /* the first pass found no error */
+		if (stop_line && ev.type != 'X')
+			violation(PROP_PRIMARY, m, c.line,
+				  "member %u %s after it stopped in view %llu (%.*s, line %u): "
+				  "a stopped member installs, delivers, sends and hears of nothing",
+				  m->id, verb(ev.type), stop.epoch,
+				  (int)(stop.list_end - stop.list), stop.list, stop_line);
 		if (ev.type == 'V') {
 			cur = on_view(m, cur, &ev, (size_t)(ls - m->buf), c.line);
 			next_send = 0;
@@ -614,8 +771,22 @@ scan_events(struct member *m, uint16_t fi)
 		}
 		if (!cur)
 			violation(PROP_VIEW_AGREEMENT, m, c.line,
-				  "member %u %s before installing any view", m->id,
-				  ev.type == 'D' ? "delivers" : "sends");
+				  "member %u %s before installing any view", m->id, verb(ev.type));
+		if (ev.type == 'F') {
+			on_fail(m, cur, &ev, c.line, next_send);
+			continue;
+		}
+		if (ev.type == 'X' && ev.epoch != cur->epoch)
+			violation(PROP_VIEW_AGREEMENT, m, c.line,
+				  "member %u stops in view %llu (%.*s), "
+				  "but its current view is %llu (installed at line %u)",
+				  m->id, ev.epoch, (int)(ev.list_end - ev.list), ev.list,
+				  cur->epoch, cur->line);
+		if (ev.type == 'X') {
+			stop = ev;
+			stop_line = c.line;
+			continue;
+		}
 		if (ev.epoch != cur->epoch && ev.type == 'D')
 			violation(PROP_SAME_VIEW, m, c.line,
 				  "member %u delivers " MSG_FMT ", but its current view is %llu "
@@ -801,20 +972,168 @@ check_order(void)
 }
 
 /*
+ * Properties 6 to 8 look at each view v and the view w that follows it: the
+ * next epoch that any member installs. The refs of v are refs[uniq[j]] to
+ * refs[uniq[j + 1]] - 1, w's epoch is refs[uniq[j + 1]].epoch (the sentinel
+ * for the last view), and the members that install w right after v are v's
+ * survivors. Member lists agree, so a sender's list index is the same in every
+ * member's copy of v; and survivors delivered the same set in v (property 3).
+ */
+static bool
+survives(const struct ref *r, u64 w)
+{
+	const struct view *n = next_view(r);
+
+	return n && n->epoch == w;
+}
+
+/* The survivor of v (refs[g] to refs[e - 1]) that delivered fewest from list index k. */
+static const struct ref *
+fewest_survivor(size_t g, size_t e, uint32_t k)
+{
+	const struct ref *lo = NULL;
+
+	for (size_t a = g; a < e; a++)
+		if (survives(&refs[a], refs[e].epoch) &&
+		    (!lo || view_of(&refs[a])->cnt[k] < view_of(lo)->cnt[k]))
+			lo = &refs[a];
+	return lo;
+}
+
+/*
+ * Property 6: in safe mode, what any member delivered in v (even one that
+ * then failed or stopped) every survivor of v delivered. Deliveries from a
+ * sender are a gapless prefix, so comparing per-sender counts is enough.
+ */
+static void
+check_uniformity(void)
+{
+	if (mode != MODE_SAFE)
+		return;
+	for (size_t j = 0; j + 1 < nepochs; j++) {
+		size_t g = uniq[j], e = uniq[j + 1];
+		const struct view *v = view_of(&refs[g]);
+
+		for (uint32_t k = 0; k < v->n; k++) {
+			const struct ref *lo = fewest_survivor(g, e, k), *hi = &refs[g];
+			const struct view *vlo, *vhi;
+			uint32_t line;
+			u64 seq;
+
+			if (!lo)
+				break;
+			for (size_t a = g + 1; a < e; a++)
+				if (view_of(&refs[a])->cnt[k] > view_of(hi)->cnt[k])
+					hi = &refs[a];
+			vlo = view_of(lo);
+			vhi = view_of(hi);
+			if (vhi->cnt[k] <= vlo->cnt[k])
+				continue;
+			seq = vlo->cnt[k];
+			line = find_delivery(&mem[hi->mi], vhi, v->ids[k], seq);
+			violation(PROP_UNIFORMITY, &mem[hi->mi], line,
+				  "member %u delivers " MSG_FMT ", but member %u installs "
+				  "view %llu next (%s:%u) without delivering it (it delivers "
+				  "%llu messages from sender %u in view %llu); in safe mode, "
+				  "what any member delivers in a view, every member that "
+				  "installs the next view delivers",
+				  mem[hi->mi].id, v->epoch, v->ids[k], seq, mem[lo->mi].id,
+				  refs[e].epoch, mem[lo->mi].path, next_view(lo)->line, seq,
+				  v->ids[k], v->epoch);
+		}
+	}
+}
+
+/*
+ * Property 7: each send in v of a survivor of v is delivered in v by every
+ * survivor, or re-sent in a later view, or reported failed to the sender.
+ * Only senders that logged S lines for v are checked.
+ */
+static void
+check_lost(void)
+{
+	for (size_t j = 0; j + 1 < nepochs; j++) {
+		size_t g = uniq[j], e = uniq[j + 1];
+
+		for (size_t a = g; a < e; a++) {
+			const struct member *m = &mem[refs[a].mi];
+			const struct view *v = view_of(&refs[a]), *vlo;
+			uint32_t k = sender_index(v, m->id);
+			const struct stream *st;
+			const struct ref *lo;
+
+			if (k == NO_INDEX || !survives(&refs[a], refs[e].epoch) ||
+			    !streams[v->stream[k]].sent)
+				continue;
+			st = &streams[v->stream[k]];
+			lo = fewest_survivor(g, e, k);
+			vlo = view_of(lo);
+			for (u64 seq = vlo->cnt[k]; seq < st->n; seq++) {
+				if (st->rec[seq].fate)
+					continue;
+				violation(PROP_LOST, m, st->rec[seq].line,
+					  "member %u sends " MSG_FMT " and installs view %llu "
+					  "next (line %u), but member %u installs view %llu "
+					  "(%s:%u) without delivering it, and member %u "
+					  "neither re-sends it (an S line ending in %llu:%llu) "
+					  "nor is told it failed (F %llu %llu)",
+					  m->id, v->epoch, m->id, seq, refs[e].epoch,
+					  next_view(&refs[a])->line, mem[lo->mi].id, refs[e].epoch,
+					  mem[lo->mi].path, next_view(lo)->line, m->id, v->epoch,
+					  seq, v->epoch, seq);
+			}
+		}
+	}
+}
+
+/*
+ * Property 8: each view keeps a strict majority of the members of the view
+ * before it; members may join. A minority that stops logs X and nothing
+ * after it, which the replay checks.
+ */
+static void
+check_primary(void)
+{
+	char la[256], lb[256];
+
+	for (size_t j = 0; j + 1 < nepochs; j++) {
+		const struct ref *rv = &refs[uniq[j]], *rw = &refs[uniq[j + 1]];
+		const struct view *v = view_of(rv), *w = view_of(rw);
+		u64 kept = 0;
+
+		for (uint32_t k = 0; k < v->n; k++)
+			kept += sender_index(w, v->ids[k]) != NO_INDEX;
+		if (kept * 2 > v->n)
+			continue;
+		violation(PROP_PRIMARY, &mem[rw->mi], w->line,
+			  "member %u installs view %llu [%s], which keeps %llu of the %u "
+			  "members of view %llu [%s] (%s:%u): a view needs a majority of the "
+			  "view before it",
+			  mem[rw->mi].id, w->epoch, fmt_ids(la, sizeof(la), w), kept, v->n,
+			  v->epoch, fmt_ids(lb, sizeof(lb), v), mem[rv->mi].path, v->line);
+	}
+}
+
+/*
  * The across-member part of each property, run in enum order after every log
  * has been replayed; each exits at its first violation. The order matters:
  * later checks rely on the member lists agreeing. Properties without a
  * function are fully checked line by line in the replay (on_view, on_send,
- * on_delivery). A new property needs an enum entry, a name and, if it looks
- * across members, a function here; it can use each member's views with their
- * per-sender delivery counts, the delivery order (total and safe modes), the
- * streams (every logged send, or the first delivery of each message), and
- * refs/uniq, which sort every installed view by epoch.
+ * on_delivery); the replay also checks what the re-send, F and X lines of
+ * properties 7 and 8 refer to. A new property needs an enum entry, a name
+ * and, if it looks across members, a function here; it can use each
+ * member's views with their per-sender delivery counts, the delivery order
+ * (total and safe modes), the streams (every logged send, with its fate, or
+ * the first delivery of each message), and refs/uniq, which sort every
+ * installed view by epoch.
  */
 static void (*const prop_checks[PROP_COUNT])(void) = {
 	[PROP_VIEW_AGREEMENT] = check_view_agreement,
 	[PROP_VSYNC] = check_vsync,
 	[PROP_ORDER] = check_order,
+	[PROP_UNIFORMITY] = check_uniformity,
+	[PROP_LOST] = check_lost,
+	[PROP_PRIMARY] = check_primary,
 };
 
 static int
@@ -940,6 +1259,9 @@ usage(FILE *f)
 	fputs("usage: gale-check [--mode fifo|total|safe] [--expect-members N] [--quiet] DIR\n"
 	      "   or: gale-check [--mode fifo|total|safe] [--expect-members N] [--quiet] FILE...\n"
 	      "Check the member-<id>.log delivery logs of a Gale run (all of DIR's, or FILEs).\n"
+	      "Properties (DESIGN.md section 3): 1 view-agreement, 2 same-view,\n"
+	      "3 virtual-synchrony, 4 order, 5 integrity, 6 uniformity (safe mode only),\n"
+	      "7 nothing-lost, 8 primary-partition.\n"
 	      "Exit 0 if every property holds, 1 at the first violation, 2 on bad input.\n",
 	      f);
 }
@@ -998,7 +1320,8 @@ main(int argc, char **argv)
 {
 	bool quiet = false;
 	unsigned long expect = parse_args(argc, argv, &quiet);
-	size_t n_d = 0, n_s = 0, i;
+	size_t n_d = 0, n_s = 0, n_r = 0, n_f = 0, n_x = 0, i;
+	char more[96] = "";
 
 	collect_files(argc - optind, argv + optind);
 	qsort(mem, nmem, sizeof(*mem), cmp_member);
@@ -1019,6 +1342,9 @@ main(int argc, char **argv)
 		nrefs += mem[i].n_v;
 		n_d += mem[i].n_d;
 		n_s += mem[i].n_s;
+		n_r += mem[i].n_r;
+		n_f += mem[i].n_f;
+		n_x += mem[i].n_x;
 	}
 	for (i = 0; i < nmem; i++)
 		scan_events(&mem[i], (uint16_t)i);
@@ -1040,9 +1366,12 @@ main(int argc, char **argv)
 		if (prop_checks[i])
 			prop_checks[i]();
 
+	if (n_r || n_f || n_x)
+		snprintf(more, sizeof(more), " (%zu re-sends), %zu failed sends, %zu stops", n_r,
+			 n_f, n_x);
 	if (!quiet)
-		printf("gale-check: %zu members, %zu views, %zu deliveries, %zu sends: "
+		printf("gale-check: %zu members, %zu views, %zu deliveries, %zu sends%s: "
 		       "all properties hold (mode %s)\n",
-		       nmem, nepochs, n_d, n_s, mode_names[mode]);
+		       nmem, nepochs, n_d, n_s, more, mode_names[mode]);
 	return 0;
 }
