@@ -17,19 +17,10 @@
 
 static char gname[64];
 
-static void
-quiet_log(void *arg, int level, const char *id, const char *msg)
-{
-	(void)arg;
-	(void)level;
-	(void)id;
-	(void)msg;
-}
-
 static struct gale_node *
 node_new(enum gale_threading th)
 {
-	struct gale_node_conf nc = { .threading = th, .log_fn = quiet_log };
+	struct gale_node_conf nc = { .threading = th, .log_fn = tap_quiet_log };
 	struct gale_node *n = NULL;
 	CHECK(gale_node_create(&nc, &n) == 0);
 	return n;
@@ -76,11 +67,11 @@ test_bad_config(void)
 	CHECK(g == NULL);
 	gale_node_destroy(n);
 
-	struct gale_node_conf nc = { .threading = (enum gale_threading)9, .log_fn = quiet_log };
+	struct gale_node_conf nc = { .threading = (enum gale_threading)9, .log_fn = tap_quiet_log };
 	CHECK(gale_node_create(&nc, &n) == -EINVAL);
-	nc = (struct gale_node_conf){ .idle = (enum gale_idle)9, .log_fn = quiet_log };
+	nc = (struct gale_node_conf){ .idle = (enum gale_idle)9, .log_fn = tap_quiet_log };
 	CHECK(gale_node_create(&nc, &n) == -EINVAL);
-	nc = (struct gale_node_conf){ .pin = true, .cpu = 100000, .log_fn = quiet_log };
+	nc = (struct gale_node_conf){ .pin = true, .cpu = 100000, .log_fn = tap_quiet_log };
 	CHECK(gale_node_create(&nc, &n) == -EINVAL);
 }
 

@@ -19,15 +19,6 @@
 
 static char gname[64];
 
-static void
-quiet_log(void *arg, int level, const char *id, const char *msg)
-{
-	(void)arg;
-	(void)level;
-	(void)id;
-	(void)msg;
-}
-
 struct member {
 	struct gale_node *node;
 	struct gale_group *g;
@@ -40,7 +31,7 @@ static void *
 join(void *p)
 {
 	struct member *m = p;
-	struct gale_node_conf nc = { .log_fn = quiet_log };
+	struct gale_node_conf nc = { .log_fn = tap_quiet_log };
 	struct gale_group_conf c = { .name = gname,
 				     .mode = m->mode,
 				     .my_id = m->id,
