@@ -316,7 +316,11 @@ on_current(struct mbr *m, uint32_t from, const struct mbr_msg *msg, uint64_t now
 	m->last_heard_ns[from] = now_ns;
 	if (msg->ballot >> 8 > m->max_round_seen)
 		m->max_round_seen = msg->ballot >> 8;
-	add_suspects(m, msg->suspects, now_ns); /* suspicion spreads */
+	/* Suspicion spreads, but not from a member that suspects this one: the two
+	 * are on opposite sides of a failure, and its view of the rest comes from
+	 * the other side (after a partition it would take the majority down). */
+	if (!(msg->suspects & (1ull << m->my_rank)))
+		add_suspects(m, msg->suspects, now_ns);
 	if (m->state == MBR_STOPPED)
 		return;
 	bool new_joiner = false;
@@ -475,6 +479,13 @@ mbr_tick(struct mbr *m, uint64_t now_ns)
 		send_mask(m, all_ranks(m->view.n), &h);
 		m->next_hb_ns = now_ns + m->conf.hb_interval_ns;
 	}
+	if (m->last_tick_ns && now_ns - m->last_tick_ns > m->conf.hb_timeout_ns / 2) {
+		/* This member itself was not running (stopped, paused): it cannot
+		 * tell whether the others were silent. Give them a fresh timeout. */
+		for (uint32_t r = 0; r < m->view.n; r++)
+			m->last_heard_ns[r] = now_ns;
+	}
+	m->last_tick_ns = now_ns;
 	uint64_t late = 0;
 	for (uint32_t r = 0; r < m->view.n; r++)
 		if (r != m->my_rank && now_ns - m->last_heard_ns[r] > m->conf.hb_timeout_ns)

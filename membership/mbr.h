@@ -119,6 +119,7 @@ struct mbr {
 	uint64_t suspects;
 	uint64_t last_heard_ns[MBR_MAX];
 	uint64_t next_hb_ns, next_resend_ns;
+	uint64_t last_tick_ns;
 	/* The final row, once the dataplane reported it (after WEDGE). */
 	bool row_ready;
 	struct mbr_row row;
