@@ -185,7 +185,6 @@ galed_conf_parse(int argc, char **argv, struct galed_conf *c)
 	c->hb_interval_ms = DEF_HB_INTERVAL_MS;
 	c->hb_timeout_ms = DEF_HB_TIMEOUT_MS;
 	c->safe = true;
-	c->members_fixed_addr = true;
 	c->log.level = GB_LOG_WARN;
 	for (int i = 1; i < argc; i++) /* the file first, so flags override it */
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc && read_file(c, argv[i + 1]))

@@ -25,7 +25,6 @@ struct galed_conf {
 	bool listen_set;
 	bool join;
 	bool safe;
-	bool members_fixed_addr; /* configured addresses win over learnt ones */
 	uint64_t hb_interval_ms;
 	uint64_t hb_timeout_ms;
 	struct gb_logger log;

@@ -74,12 +74,8 @@ addr_of(uint32_t id)
 static void
 learn_addr(uint32_t id, const struct sockaddr_in *sa)
 {
-	struct sockaddr_in *known = addr_of(id);
-	if (known) {
-		if (!G.c.members_fixed_addr)
-			*known = *sa;
-		return;
-	}
+	if (addr_of(id))
+		return; /* configured (or learnt first): kept */
 	if (G.n_addrs < 2 * MBR_MAX)
 		G.addrs[G.n_addrs++] = (struct peer_addr){ .id = id, .sa = *sa };
 }
