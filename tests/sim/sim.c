@@ -4,8 +4,9 @@
  *
  * Each seed builds one schedule: 3 to 7 members, message delays of 0.1 to
  * 5 ms (so reordering), random loss, crashes (sometimes of a majority),
- * a partition that later heals, and sometimes the leader crashing in the
- * middle of a view change. The members run mbr.c unchanged; the simulator
+ * a partition that later heals, pauses (SIGSTOP-like: no ticks, datagrams
+ * wait; sometimes of a majority), joins, a voluntary leave, and sometimes
+ * the leader crashing in the middle of a view change. The members run mbr.c unchanged; the simulator
  * is their network and clock. On every install it checks:
  *   - agreement: every member that installs epoch e installs the same view
  *     and the same trim (so no split brain, and trims agree);
@@ -52,8 +53,9 @@ struct node {
 	bool stopped;
 	bool started; /* joiners start later */
 	bool joiner;
-	bool left;     /* called mbr_leave() */
-	bool has_view; /* installed at least one view */
+	bool left;	       /* called mbr_leave() */
+	uint64_t paused_until; /* SIGSTOP-like: no ticks, its datagrams wait in its socket */
+	bool has_view;	       /* installed at least one view */
 };
 
 static struct sim {
@@ -360,6 +362,10 @@ run_seed(uint64_t seed)
 	}
 	if (rnd() % 5 == 0)
 		leave_at[rnd() % (uint64_t)S.n] = rnd_between(50 * MS, 800 * MS);
+	/* Pauses (SIGSTOP, then SIGCONT): sometimes of a majority at once. */
+	int pauses = rnd() % 4 == 0 ? (int)rnd_between(1, (uint64_t)S.n) : 0;
+	uint64_t pause_at = rnd_between(50 * MS, 700 * MS),
+		 pause_for = rnd_between(50 * MS, 600 * MS);
 
 	struct mbr_view v = { .epoch = 1, .n = (uint32_t)S.n };
 	for (int i = 0; i < S.n; i++)
@@ -396,6 +402,14 @@ run_seed(uint64_t seed)
 		for (int i = 0; i < S.n; i++)
 			if (S.now >= crash_at[i])
 				crash(i);
+		if (pauses && S.now == pause_at - pause_at % TICK_NS) {
+			for (int k = 0; k < pauses; k++)
+				S.nodes[(k * 3 + (int)(seed % 7)) % S.n].paused_until =
+					S.now + pause_for;
+			if (S.verbose)
+				printf("%9.3f ms: %d node(s) paused for %.0f ms\n",
+				       (double)S.now / 1e6, pauses, (double)pause_for / 1e6);
+		}
 		for (int i = S.n; i < S.total; i++) {
 			struct node *nd = &S.nodes[i];
 			if (nd->started || S.now < start_at[i])
@@ -423,6 +437,11 @@ run_seed(uint64_t seed)
 		while (S.len && S.heap[0].at <= S.now) {
 			struct ev e = pop();
 			struct node *nd = &S.nodes[e.to];
+			if (e.kind != 2 && S.now < nd->paused_until) {
+				e.at = nd->paused_until; /* handled when it runs again */
+				push(e);
+				continue;
+			}
 			if (e.kind == 0) {
 				int from = (int)e.msg->from;
 				if (!nd->crashed && nd->started && from < S.total &&
@@ -443,7 +462,8 @@ run_seed(uint64_t seed)
 			}
 		}
 		for (int i = 0; i < S.total; i++)
-			if (!S.nodes[i].crashed && S.nodes[i].started)
+			if (!S.nodes[i].crashed && S.nodes[i].started &&
+			    S.now >= S.nodes[i].paused_until)
 				mbr_tick(&S.nodes[i].sm, S.now);
 	}
 
@@ -454,7 +474,8 @@ run_seed(uint64_t seed)
 			live++;
 			live_old += i < S.n;
 		}
-	bool simple = !partition && S.loss <= 0.05 && !S.decide_loss && 2 * live_old > S.n;
+	bool simple =
+		!partition && !pauses && S.loss <= 0.05 && !S.decide_loss && 2 * live_old > S.n;
 	for (int i = 0; simple && i < S.total; i++) {
 		struct node *nd = &S.nodes[i];
 		if (nd->crashed || nd->left)
