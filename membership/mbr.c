@@ -57,6 +57,19 @@ msg_init(const struct mbr *m, struct mbr_msg *out, enum mbr_type t)
 	memcpy(out->joiners, m->joiners, m->n_joiners * sizeof(m->joiners[0]));
 }
 
+/*
+ * A decision repeated to a member still in an older epoch carries that old
+ * epoch number: strip what is about this member's current epoch (suspects
+ * are rank masks of a view, joiners a request for the next one), which the
+ * receiver would read against its own older view.
+ */
+static void
+clear_current(struct mbr_msg *d)
+{
+	d->suspects = 0;
+	d->n_joiners = 0;
+}
+
 /* Remember a process that asks to join; true if it is new. */
 static bool
 add_joiner(struct mbr *m, uint32_t id)
@@ -406,6 +419,7 @@ mbr_on_msg(struct mbr *m, const struct mbr_msg *msg, uint64_t now_ns)
 				msg_init(m, &d, MBR_DECIDE);
 				d.epoch = m->last.view.epoch - 1;
 				d.proposal = m->last;
+				clear_current(&d);
 				m->ops.send(m->ops.arg, msg->from, &d);
 			}
 		} else if (m->state != MBR_STOPPED && add_joiner(m, msg->from)) {
@@ -429,9 +443,17 @@ mbr_on_msg(struct mbr *m, const struct mbr_msg *msg, uint64_t now_ns)
 			msg_init(m, &d, MBR_DECIDE);
 			d.epoch = msg->epoch;
 			d.proposal = m->last;
+			clear_current(&d);
 			m->ops.send(m->ops.arg, msg->from, &d);
 		}
 	} else {
+		uint32_t from = rank_of(&m->view, msg->from);
+		if (msg->epoch > m->view.epoch && from != NO_RANK) {
+			/* A member of this view is already in a later one: it is alive,
+			 * and this member lags (its next message to it brings the
+			 * decision back). Not a reason to suspect it. */
+			m->last_heard_ns[from] = now_ns;
+		}
 		m->dropped++; /* another epoch or a stranger: nothing to act on */
 	}
 }

@@ -6,8 +6,8 @@
  * 5 ms (so reordering), random loss, crashes (sometimes of a majority),
  * a partition that later heals, pauses (SIGSTOP-like: no ticks, datagrams
  * wait; sometimes of a majority), joins, a voluntary leave, and sometimes
- * the leader crashing in the middle of a view change. The members run mbr.c unchanged; the simulator
- * is their network and clock. On every install it checks:
+ * the leader crashing in the middle of a view change. The members run mbr.c unchanged; the
+ * simulator is their network and clock. On every install it checks:
  *   - agreement: every member that installs epoch e installs the same view
  *     and the same trim (so no split brain, and trims agree);
  *   - order: a member installs epochs one by one, none skipped;
@@ -262,6 +262,10 @@ on_action(void *arg, enum mbr_action a, const struct mbr_proposal *p)
 	struct node *nd = arg;
 	switch (a) {
 	case MBR_ACT_WEDGE: {
+		if (S.verbose)
+			printf("%9.3f ms: node %d wedges in epoch %" PRIu64 " (suspects %#" PRIx64
+			       ")\n",
+			       (double)S.now / 1e6, nd->idx, nd->sm.view.epoch, nd->sm.suspects);
 		/* The dataplane reports its final row a little later. */
 		push((struct ev){
 			.at = S.now + rnd_between(100000, 3 * MS), .kind = 1, .to = nd->idx });
@@ -302,7 +306,9 @@ on_action(void *arg, enum mbr_action a, const struct mbr_proposal *p)
 		S.minority_stops++;
 		nd->stopped = true;
 		if (S.verbose)
-			printf("%9.3f ms: node %d stops: minority\n", (double)S.now / 1e6, nd->idx);
+			printf("%9.3f ms: node %d stops: minority (epoch %" PRIu64
+			       ", suspects %#" PRIx64 ")\n",
+			       (double)S.now / 1e6, nd->idx, nd->sm.view.epoch, nd->sm.suspects);
 		break;
 	}
 }
