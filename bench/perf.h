@@ -10,6 +10,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#define PERF_MAX_FAULTS 8
+#define PERF_MAX_VIEWS 64
+
 struct perf_opts {
 	uint32_t members;
 	uint32_t senders;
@@ -27,9 +30,12 @@ struct perf_opts {
 	bool baseline;
 	bool pin;
 	uint64_t ring_bytes;
-	int fault;	  /* 0 none, SIGKILL or SIGSTOP (--kill, --stop) */
-	int fault_member; /* -1: none */
-	double fault_at_s;
+	struct perf_fault {
+		int sig; /* SIGKILL (--kill), SIGSTOP (--stop), SIGCONT (--cont) */
+		uint32_t member;
+		double at_s;
+	} faults[PERF_MAX_FAULTS];
+	unsigned n_faults;
 	uint64_t seed;
 };
 
@@ -51,12 +57,18 @@ struct perf_slot {
 	uint64_t backpressure;
 	double cpu_s;
 	struct perf_hist lat; /* deliveries of others' messages, ns */
+	/* The views it installed: epoch, member id mask, when (CLOCK_MONOTONIC). */
+	_Atomic uint32_t n_views;
+	_Atomic uint64_t view_mask; /* the current view's members (ids < 64) */
+	struct {
+		uint64_t epoch, mask, t_ns;
+	} views[PERF_MAX_VIEWS];
 };
 
 struct perf_shared {
 	_Atomic uint64_t t_start_ns; /* set by the parent once every member joined */
 	_Atomic uint32_t abort_run;
-	uint64_t t_fault_ns;
+	uint64_t t_fault_ns[PERF_MAX_FAULTS];
 	struct perf_slot slot[GALE_MAX_MEMBERS];
 };
 

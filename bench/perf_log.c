@@ -90,10 +90,9 @@ put_hex16(char *p, uint64_t v)
 	return p;
 }
 
-void
-plog_send(struct perf_log *l, uint64_t epoch, uint64_t seq, uint32_t len, uint64_t digest)
+static char *
+put_send(char *p, uint64_t epoch, uint64_t seq, uint32_t len, uint64_t digest)
 {
-	char buf[96], *p = buf;
 	*p++ = 'S';
 	*p++ = ' ';
 	p = put_u64(p, epoch);
@@ -102,7 +101,26 @@ plog_send(struct perf_log *l, uint64_t epoch, uint64_t seq, uint32_t len, uint64
 	*p++ = ' ';
 	p = put_u64(p, len);
 	*p++ = ' ';
-	p = put_hex16(p, digest);
+	return put_hex16(p, digest);
+}
+
+void
+plog_send(struct perf_log *l, uint64_t epoch, uint64_t seq, uint32_t len, uint64_t digest)
+{
+	char buf[96], *p = put_send(buf, epoch, seq, len, digest);
+	*p++ = '\n';
+	plog_line(l, buf, (size_t)(p - buf));
+}
+
+void
+plog_resend(struct perf_log *l, uint64_t epoch, uint64_t seq, uint32_t len, uint64_t digest,
+	    uint64_t old_epoch, uint64_t old_seq)
+{
+	char buf[144], *p = put_send(buf, epoch, seq, len, digest);
+	*p++ = ' ';
+	p = put_u64(p, old_epoch);
+	*p++ = ':';
+	p = put_u64(p, old_seq);
 	*p++ = '\n';
 	plog_line(l, buf, (size_t)(p - buf));
 }

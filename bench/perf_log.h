@@ -25,6 +25,9 @@ void plog_close(struct perf_log *l);
 
 /* `S <epoch> <seq> <len> <digest>` */
 void plog_send(struct perf_log *l, uint64_t epoch, uint64_t seq, uint32_t len, uint64_t digest);
+/* `S <epoch> <seq> <len> <digest> <old-epoch>:<old-seq>`: a re-send of an earlier send */
+void plog_resend(struct perf_log *l, uint64_t epoch, uint64_t seq, uint32_t len, uint64_t digest,
+		 uint64_t old_epoch, uint64_t old_seq);
 /* `D <epoch> <sender> <seq> <len> <digest>` */
 void plog_deliver(struct perf_log *l, uint64_t epoch, uint32_t sender, uint64_t seq, uint32_t len,
 		  uint64_t digest);

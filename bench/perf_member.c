@@ -92,23 +92,74 @@ struct member {
 	bool logging;
 	uint64_t delivered_from[GALE_MAX_MEMBERS];
 	uint64_t rng;
-	uint64_t epoch; /* of the installed view */
+	uint64_t epoch;	    /* of the installed view */
+	uint64_t epoch_seq; /* the next send's seq in it */
+	uint64_t view_mask; /* its members */
+	/* Len and digest of this view's latest sends (by seq & hist_mask): the
+	 * ones a view change cuts are logged again as re-sent. */
+	struct sent_rec {
+		uint32_t len;
+		uint64_t digest;
+	} *hist;
+	uint64_t hist_mask;
+	int views_lost; /* views past PERF_MAX_VIEWS, not timed */
 };
+
+static void
+log_resent(struct member *m, const struct gale_view *v)
+{
+	uint64_t k = v->resent_count;
+	if (k > m->hist_mask + 1) {
+		fprintf(stderr, "gale-perf: member %u: %" PRIu64 " re-sent messages, more than "
+				"it remembers\n", m->id, k);
+		m->me->error = -EOVERFLOW;
+		k = m->hist_mask + 1;
+	}
+	struct sent_rec *tmp = malloc((k ? k : 1) * sizeof(*tmp));
+	if (!tmp) {
+		m->me->error = -ENOMEM;
+		return;
+	}
+	for (uint64_t i = 0; i < k; i++)
+		tmp[i] = m->hist[(v->resent_first + i) & m->hist_mask];
+	for (uint64_t i = 0; i < k; i++) {
+		m->hist[i & m->hist_mask] = tmp[i];
+		if (m->logging)
+			plog_resend(&m->log, v->epoch, i, tmp[i].len, tmp[i].digest, v->epoch - 1,
+				    v->resent_first + i);
+	}
+	free(tmp);
+}
 
 static void
 on_view(void *arg, const struct gale_view *v)
 {
 	struct member *m = arg;
-	m->epoch = v->epoch;
-	if (!m->logging)
-		return;
-	char line[GALE_MAX_MEMBERS * 11 + 32];
-	int n = snprintf(line, sizeof(line), "V %" PRIu64 " ", v->epoch);
+	uint64_t mask = 0;
 	for (uint32_t i = 0; i < v->n_members; i++)
-		n += snprintf(line + n, sizeof(line) - (size_t)n, "%s%u", i ? "," : "",
-			      v->members[i].id);
-	line[n++] = '\n';
-	plog_line(&m->log, line, (size_t)n);
+		if (v->members[i].id < 64)
+			mask |= 1ull << v->members[i].id;
+	uint32_t nv = atomic_load_explicit(&m->me->n_views, memory_order_relaxed);
+	if (nv < PERF_MAX_VIEWS) {
+		m->me->views[nv].epoch = v->epoch;
+		m->me->views[nv].mask = mask;
+		m->me->views[nv].t_ns = perf_now_ns();
+		atomic_store_explicit(&m->me->n_views, nv + 1, memory_order_release);
+	}
+	atomic_store_explicit(&m->me->view_mask, mask, memory_order_release);
+	m->epoch = v->epoch;
+	m->view_mask = mask;
+	if (m->logging) {
+		char line[GALE_MAX_MEMBERS * 11 + 32];
+		int n = snprintf(line, sizeof(line), "V %" PRIu64 " ", v->epoch);
+		for (uint32_t i = 0; i < v->n_members; i++)
+			n += snprintf(line + n, sizeof(line) - (size_t)n, "%s%u", i ? "," : "",
+				      v->members[i].id);
+		line[n++] = '\n';
+		plog_line(&m->log, line, (size_t)n);
+	}
+	log_resent(m, v);
+	m->epoch_seq = v->resent_count;
 }
 
 static int
@@ -132,11 +183,14 @@ open_log(struct member *m)
 	return 0;
 }
 
-/* Everything every sender sent has been delivered here. */
+/* Everything every sender of the current view sent has been delivered here
+ * (a sender the group excluded has nothing more coming). */
 static bool
 all_delivered(struct member *m)
 {
 	for (uint32_t s = 0; s < m->o->senders; s++) {
+		if (!(m->view_mask & (1ull << s)))
+			continue;
 		uint64_t f = atomic_load_explicit(&m->sh->slot[s].sent_final, memory_order_acquire);
 		if (f == UINT64_MAX || m->delivered_from[s] < f)
 			return false;
@@ -144,14 +198,31 @@ all_delivered(struct member *m)
 	return true;
 }
 
+/* Every member of the current view is done too (or stopped). */
 static bool
 all_done(struct member *m)
 {
 	for (uint32_t i = 0; i < m->o->members; i++)
-		if (!atomic_load_explicit(&m->sh->slot[i].done, memory_order_acquire) &&
+		if ((m->view_mask & (1ull << i)) &&
+		    !atomic_load_explicit(&m->sh->slot[i].done, memory_order_acquire) &&
 		    !atomic_load_explicit(&m->sh->slot[i].stopped, memory_order_acquire))
 			return false;
 	return true;
+}
+
+static const char *
+stop_reason(enum gale_status s)
+{
+	switch (s) {
+	case GALE_STATUS_STOPPED_EXCLUDED:
+		return "excluded";
+	case GALE_STATUS_STOPPED_MINORITY:
+		return "minority";
+	case GALE_STATUS_STOPPED_LEFT:
+		return "left";
+	default:
+		return "fault";
+	}
 }
 
 /* Deliver what is ready; returns the count, or a negative Gale code when stopped. */
@@ -209,28 +280,35 @@ send_burst(struct member *m, uint64_t t_start, bool *finished)
 		uint32_t len = perf_msg_len(o, &m->rng);
 		void *buf;
 		int rc = gale_claim(m->g, len, &buf);
-		if (rc == -EAGAIN)
-			break; /* back-pressure: deliver, then retry */
+		if (rc == -EAGAIN || rc == -GALE_EWEDGED)
+			break; /* back-pressure or a view change: deliver, then retry */
 		if (rc) {
 			m->me->error = rc;
 			*finished = true;
 			break;
 		}
 		perf_fill(buf, len, t_ns, m->me->sent, m->id);
+		uint64_t digest = fnv1a(buf, len);
 		/* Logged before the commit, so no member can deliver a message whose
 		 * send is missing from the log of a sender killed right after. */
 		if (m->logging)
-			plog_send(&m->log, m->epoch, m->me->sent, len, fnv1a(buf, len));
+			plog_send(&m->log, m->epoch, m->epoch_seq, len, digest);
+		m->hist[m->epoch_seq & m->hist_mask] = (struct sent_rec){ len, digest };
 		uint64_t seq;
-		gale_commit(m->g, len, &seq);
-		if (seq != m->me->sent) {
+		rc = gale_commit(m->g, len, &seq);
+		if (rc == 0 && seq != m->epoch_seq) {
 			fprintf(stderr,
 				"gale-perf: member %u: commit returned seq %" PRIu64
 				", expected %" PRIu64 "\n",
-				m->id, seq, m->me->sent);
+				m->id, seq, m->epoch_seq);
 			m->me->error = -EPROTO;
 			*finished = true;
 		}
+		if (rc) {
+			*finished = true; /* stopped since the claim: the loop sees why */
+			break;
+		}
+		m->epoch_seq++;
 		m->me->sent++;
 		sent++;
 	}
@@ -256,6 +334,12 @@ perf_member_main(const struct perf_opts *o, struct perf_shared *sh, uint32_t id,
 	rc = open_log(&m);
 	if (rc)
 		return rc;
+	/* Room for every record a ring can hold (64-byte minimum each). */
+	uint64_t ring = o->ring_bytes ? o->ring_bytes : 16u << 20;
+	m.hist_mask = ring / 64 - 1;
+	m.hist = calloc(m.hist_mask + 1, sizeof(*m.hist));
+	if (!m.hist)
+		return -ENOMEM;
 	struct gale_group_conf gc = { .name = group,
 				      .driver = o->driver,
 				      .mode = o->mode,
@@ -296,6 +380,12 @@ perf_member_main(const struct perf_opts *o, struct perf_shared *sh, uint32_t id,
 			m.me->t_stop_ns = perf_now_ns();
 			m.me->failed_id = st.failed_id;
 			m.me->stop_status = st.status;
+			if (m.logging) {
+				char line[64];
+				int k = snprintf(line, sizeof(line), "X %" PRIu64 " %s\n", st.epoch,
+						 stop_reason(st.status));
+				plog_line(&m.log, line, (size_t)k);
+			}
 			if (!done)
 				m.me->error = n;
 			atomic_store_explicit(&m.me->stopped, 1, memory_order_release);
@@ -318,8 +408,10 @@ perf_member_main(const struct perf_opts *o, struct perf_shared *sh, uint32_t id,
 	gale_group_counters(m.g, &c);
 	m.me->backpressure = c.backpressure;
 out:
+	gale_node_destroy(m.node);
+	/* After the leave: the view changes it causes are in the log too. */
 	if (m.logging)
 		plog_close(&m.log);
-	gale_node_destroy(m.node);
+	free(m.hist);
 	return m.me->error;
 }

@@ -8,19 +8,29 @@
 #include <errno.h>
 #include <string.h>
 
-/* Lowest position any member still needs in this member's ring. */
+/*
+ * Lowest position any member still needs in this member's ring. A member
+ * whose row describes another view (sequence lock, A14) counts as needing
+ * everything past the last floor: the floor never moves back.
+ */
 static uint64_t
 free_floor(struct gale_group *g)
 {
-	uint64_t m = UINT64_MAX;
-	for (uint32_t j = 0; j < g->n; j++) {
+	uint64_t m = UINT64_MAX, epoch = g->app_view.epoch;
+	uint32_t me = g->app_view.my_rank;
+	for (uint32_t j = 0; j < g->app_n; j++) {
+		const struct dp_row *row = g->app_rows[j];
+		if (atomic_load_explicit(&row->row_epoch, memory_order_acquire) != epoch)
+			return g->free_floor;
 		/* A7: pairs with R7 in apply_releases(); that member is done with the bytes. */
-		uint64_t v = atomic_load_explicit(&g->peers[j].row->freed_pos[g->my_rank],
-						  memory_order_acquire);
+		uint64_t v = atomic_load_explicit(&row->freed_pos[me], memory_order_acquire);
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&row->row_epoch, memory_order_relaxed) != epoch)
+			return g->free_floor;
 		if (v < m)
 			m = v;
 	}
-	return m;
+	return GB_MAX(m, g->free_floor);
 }
 
 int
@@ -33,6 +43,9 @@ gale_claim(struct gale_group *g, uint32_t len, void **buf)
 		return -EBUSY;
 	if (gb_unlikely(len == 0 || len > g->max_msg))
 		return -EMSGSIZE;
+	/* A15: pairs with R15 in the view change: wedged, or a view not seen yet. */
+	if (gb_unlikely(atomic_load_explicit(&g->send_gate, memory_order_relaxed) != g->app_gate))
+		return -GALE_EWEDGED;
 	uint64_t need = dp_rec_bytes(len);
 	uint64_t pos = g->commit_pos;
 	uint64_t off = pos & g->ring_mask;
@@ -47,7 +60,7 @@ gale_claim(struct gale_group *g, uint32_t len, void **buf)
 	if (pad) {
 		struct dp_rec *h = (struct dp_rec *)(g->ring + off);
 		h->len_flags = DP_REC_PAD;
-		h->epoch = g->epoch32;
+		h->epoch = g->agent ? 0 : g->epoch32; /* the agent stamps it (AGENT) */
 		h->round = 0;
 		pos += pad;
 		g->commit_pos = pos; /* published with the next commit */
@@ -71,7 +84,7 @@ gale_commit(struct gale_group *g, uint32_t len, uint64_t *seq)
 	}
 	struct dp_rec *h = (struct dp_rec *)(g->ring + (g->claim_pos & g->ring_mask));
 	h->len_flags = len;
-	h->epoch = g->epoch32;
+	h->epoch = g->agent ? 0 : g->epoch32;
 	/* APP mode runs the dataplane on this thread: stamp the round now (see
 	 * dp_sequence_own()); the agent stamps it in AGENT mode. */
 	h->round = g->agent || g->mode == GALE_MODE_FIFO ? 0 : dp_round_now(g);
@@ -131,9 +144,6 @@ stopped(struct gale_group *g, uint32_t st, int max)
 	 * (A10), so entries delivered before the stop are seen here. */
 	if (atomic_load_explicit(&g->dq_prod, memory_order_acquire) != g->dq_handed || max == 0)
 		return 0;
-	if (st == GALE_STATUS_STOPPED_LEFT &&
-	    !atomic_load_explicit(&g->drained, memory_order_acquire))
-		return 0; /* a peer left: still delivering what was sent before */
 	if (g->status_reported != st) {
 		g->status_reported = st;
 		if (g->on_status) {
@@ -145,6 +155,28 @@ stopped(struct gale_group *g, uint32_t st, int max)
 	return -GALE_ESTOPPED;
 }
 
+/*
+ * The app reaches a view change in its delivery stream: take the new view
+ * (its deliveries follow), count this member's cut sends, open sends again,
+ * tell the dataplane, then the upcall.
+ */
+static void
+take_view(struct gale_group *g)
+{
+	g->app_view = g->next_view;
+	g->app_n = g->app_view.n_members;
+	memcpy(g->app_rows, g->next_rows, g->app_n * sizeof(g->app_rows[0]));
+	uint64_t first = g->next_resent_first;
+	g->app_view.resent_first = first;
+	g->app_view.resent_count = g->commit_msgs > first ? g->commit_msgs - first : 0;
+	g->commit_msgs = g->app_view.resent_count;
+	g->app_gate = g->app_view.epoch << 1;
+	/* R16: pairs with A16 in dp_vc_work(); this view is taken. */
+	atomic_store_explicit(&g->app_epoch_ack, g->app_view.epoch, memory_order_release);
+	if (g->on_view)
+		g->on_view(g->cb_arg, &g->app_view);
+}
+
 int
 gale_poll(struct gale_group *g, struct gale_msg *msgs, int max)
 {
@@ -154,10 +186,19 @@ gale_poll(struct gale_group *g, struct gale_msg *msgs, int max)
 		max = 0;
 	/* A5: pairs with R5 in deliver(); the entries are written. */
 	uint64_t prod = atomic_load_explicit(&g->dq_prod, memory_order_acquire);
+	/* A17: pairs with R17 in switch_view(); next_view and marker_at are written.
+	 * Read after dq_prod: entries of a new view come with their view. */
+	if (gb_unlikely(atomic_load_explicit(&g->view_pub, memory_order_acquire) !=
+			g->app_view.epoch)) {
+		if (g->dq_handed == g->marker_at)
+			take_view(g);
+		else
+			prod = g->marker_at; /* the old view's deliveries first */
+	}
 	uint64_t avail = prod - g->dq_handed;
 	uint64_t n = avail < (uint64_t)max ? avail : (uint64_t)max;
 	if (n == 0) {
-		/* A10: pairs with R10 in dp_group_stop() and drain(). */
+		/* A10: pairs with R10 in dp_group_stop(). */
 		uint32_t st = atomic_load_explicit(&g->status, memory_order_acquire);
 		return gb_likely(st == GALE_STATUS_RUNNING) ? 0 : stopped(g, st, max);
 	}

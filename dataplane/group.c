@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Group life cycle: validate the configuration, join a static view, stop, leave. */
+/*
+ * Group life cycle on the dataplane side: validate the configuration, open
+ * this member's region and attach the initial view's, start serving, stop,
+ * linger before a leave, close. gale_group_join() and gale_group_leave()
+ * (control/embed.c) wrap these with the control plane.
+ */
 #include "group.h"
 
 #include "base/clock.h"
@@ -102,9 +107,13 @@ status_name(enum gale_status s)
 	case GALE_STATUS_RUNNING:
 		return "running";
 	case GALE_STATUS_STOPPED_FAILURE:
-		return "stopped: member failure";
+		return "stopped: fault";
 	case GALE_STATUS_STOPPED_LEFT:
-		return "stopped: member left";
+		return "stopped: left";
+	case GALE_STATUS_STOPPED_EXCLUDED:
+		return "stopped: excluded";
+	case GALE_STATUS_STOPPED_MINORITY:
+		return "stopped: minority";
 	}
 	return "?";
 }
@@ -117,18 +126,15 @@ dp_group_stop(struct gale_group *g, enum gale_status st, uint32_t id, const char
 	atomic_store_explicit(&g->failed_id, id, memory_order_relaxed);
 	/* R10: failed_id and every queue entry delivered so far are stored first. */
 	atomic_store_explicit(&g->status, st, memory_order_release);
-	g->quiet_since_ns = gb_now_ns();
 	atomic_store_explicit(&g->row->failed_id, id, memory_order_relaxed);
 	atomic_store_explicit(&g->row->stop_status, st, memory_order_relaxed);
 	/* R8: failed_id and stop_status are set before peers see the state (A8). */
 	atomic_store_explicit(&g->row->state, DP_STATE_STOPPED, memory_order_release);
-	if (st == GALE_STATUS_STOPPED_FAILURE && id != g->view.members[g->my_rank].id)
-		atomic_fetch_add_explicit(&g->c_peer_failures, 1, memory_order_relaxed);
 	int32_t pid = 0;
 	for (uint32_t r = 0; r < g->n; r++)
 		if (g->view.members[r].id == id)
 			pid = g->view.members[r].pid;
-	gb_log(g->log, st == GALE_STATUS_STOPPED_LEFT ? GB_LOG_INFO : GB_LOG_WARN,
+	gb_log(g->log, st == GALE_STATUS_STOPPED_FAILURE ? GB_LOG_ERR : GB_LOG_INFO,
 	       "GALE-GROUP-STOPPED",
 	       "member %u: group stopped in epoch %llu (%s): member %u (pid %d): %s",
 	       g->view.members[g->my_rank].id, (unsigned long long)g->view.epoch, status_name(st),
@@ -197,7 +203,8 @@ attach_all(struct gale_group *g, uint64_t timeout_ns)
 }
 
 int
-gale_group_join(struct gale_node *node, const struct gale_group_conf *c, struct gale_group **out)
+dp_group_open(struct gale_node *node, const struct gale_group_conf *c, uint16_t ctl_port,
+	      struct gale_group **out)
 {
 	if (!node || !out)
 		return -EINVAL;
@@ -236,6 +243,9 @@ gale_group_join(struct gale_node *node, const struct gale_group_conf *c, struct 
 	}
 	g->view.my_rank = g->my_rank;
 	atomic_store_explicit(&g->status, GALE_STATUS_JOINING, memory_order_relaxed);
+	g->ctl.version = DP_CTL_VERSION;
+	g->ctl.my_id = c->my_id;
+	g->ctl.wake_fd = -1;
 
 	struct drv_conf dc = { .group = c->name,
 			       .my_id = c->my_id,
@@ -260,6 +270,8 @@ gale_group_join(struct gale_node *node, const struct gale_group_conf *c, struct 
 	g->row->epoch = g->view.epoch;
 	for (uint32_t r = 0; r < g->n; r++)
 		g->row->member_ids[r] = g->view.members[r].id;
+	g->row->ctl_port = ctl_port;
+	atomic_store_explicit(&g->row->row_epoch, g->view.epoch, memory_order_relaxed);
 	atomic_store_explicit(&g->row->state, DP_STATE_RUNNING, memory_order_relaxed);
 	g->ops->publish(g->drv);
 
@@ -272,47 +284,120 @@ gale_group_join(struct gale_node *node, const struct gale_group_conf *c, struct 
 	for (uint32_t r = 0; r < g->n; r++)
 		g->peers[r].hb_change_ns = now;
 	g->liveness_ns = now;
-	atomic_store_explicit(&g->status, GALE_STATUS_RUNNING, memory_order_release);
-	rc = dp_node_add_group(node, g);
-	if (rc) {
-		group_free(g);
-		return rc;
-	}
-	/* The first view upcall, on the joining (app) thread, before any send. */
-	if (g->on_view)
-		g->on_view(g->cb_arg, &g->view);
-	gb_log(g->log, GB_LOG_INFO, "GALE-VIEW-INSTALL",
-	       "group %s: member %u installed view %llu with %u members (%s)", c->name, c->my_id,
-	       (unsigned long long)g->view.epoch, g->n, gale_mode_name(g->mode));
+	g->app_view = g->view;
+	g->app_n = g->n;
+	for (uint32_t r = 0; r < g->n; r++)
+		g->app_rows[r] = g->peers[r].row;
+	g->app_gate = g->view.epoch << 1;
+	atomic_store_explicit(&g->send_gate, g->app_gate, memory_order_relaxed);
+	atomic_store_explicit(&g->app_epoch_ack, g->view.epoch, memory_order_relaxed);
+	atomic_store_explicit(&g->view_pub, g->view.epoch, memory_order_relaxed);
+	snprintf(g->name, sizeof(g->name), "%s", c->name);
 	*out = g;
 	return 0;
 }
 
-/* Everyone else has delivered and released every message this member committed. */
+int
+dp_group_start(struct gale_group *g)
+{
+	atomic_store_explicit(&g->status, GALE_STATUS_RUNNING, memory_order_release);
+	int rc = dp_node_add_group(g->node, g);
+	if (rc)
+		return rc;
+	/* The first view upcall, on the joining (app) thread, before any send. */
+	if (g->on_view)
+		g->on_view(g->cb_arg, &g->app_view);
+	gb_log(g->log, GB_LOG_INFO, "GALE-VIEW-INSTALL",
+	       "group %s: member %u installed view %llu with %u members (%s)", g->name,
+	       g->view.members[g->my_rank].id, (unsigned long long)g->view.epoch, g->n,
+	       gale_mode_name(g->mode));
+	return 0;
+}
+
+struct dp_ctl *
+dp_group_ctl(struct gale_group *g)
+{
+	return &g->ctl;
+}
+
+uint16_t
+dp_group_peer_port(struct gale_group *g, uint32_t id)
+{
+	for (uint32_t r = 0; r < g->n; r++)
+		if (g->peers[r].id == id && g->peers[r].row)
+			return g->peers[r].row->ctl_port;
+	return 0;
+}
+
+struct gb_logger *
+dp_group_log(struct gale_group *g)
+{
+	return g->log;
+}
+
+uint64_t
+dp_group_join_timeout_ns(const struct gale_group *g)
+{
+	return g->join_timeout_ns;
+}
+
+uint64_t
+dp_group_fail_timeout_ns(const struct gale_group *g)
+{
+	return g->fail_timeout_ns;
+}
+
+enum gale_mode
+dp_group_mode(const struct gale_group *g)
+{
+	return g->mode;
+}
+
+void
+dp_group_set_embed(struct gale_group *g, void *embed)
+{
+	g->embed = embed;
+}
+
+void *
+dp_group_embed(const struct gale_group *g)
+{
+	return g->embed;
+}
+
+/* Everyone else in the app's view has released every message this member committed. */
 static bool
 ring_released(struct gale_group *g)
 {
-	for (uint32_t j = 0; j < g->n; j++) {
-		if (j == g->my_rank)
+	for (uint32_t j = 0; j < g->app_n; j++) {
+		const struct dp_row *row = g->app_rows[j];
+		if (j == g->app_view.my_rank)
 			continue;
-		uint32_t st = atomic_load_explicit(&g->peers[j].row->state, memory_order_acquire);
+		uint32_t st = atomic_load_explicit(&row->state, memory_order_acquire);
 		if (st != DP_STATE_RUNNING)
 			continue; /* it stopped or left: it will not read more */
-		if (atomic_load_explicit(&g->peers[j].row->freed_pos[g->my_rank],
-					 memory_order_acquire) < g->last_rec_end)
+		/* A14 (sequence lock) around A7: a row of another view says nothing. */
+		if (atomic_load_explicit(&row->row_epoch, memory_order_acquire) !=
+		    g->app_view.epoch)
+			return false;
+		uint64_t v = atomic_load_explicit(&row->freed_pos[g->app_view.my_rank],
+						  memory_order_acquire);
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&row->row_epoch, memory_order_relaxed) !=
+			    g->app_view.epoch ||
+		    v < g->last_rec_end)
 			return false;
 	}
 	return true;
 }
 
 /*
- * A static view cannot shrink (that takes a view change), so leaving stops
- * the group for the others. Leave politely: publish what is committed, keep
- * serving (releasing, unread, whatever is still delivered here) until every
- * running peer has delivered this member's messages, or 2 x fail_timeout.
+ * Before a leave: publish what is committed and keep serving (releasing,
+ * unread, whatever is still delivered here) until every running peer has
+ * delivered this member's messages, or 2 x fail_timeout.
  */
-static void
-linger(struct gale_group *g)
+void
+dp_group_linger(struct gale_group *g)
 {
 	if (!g->agent)
 		gale_flush(g);
@@ -333,15 +418,13 @@ linger(struct gale_group *g)
 }
 
 void
-gale_group_leave(struct gale_group *g)
+dp_group_close(struct gale_group *g)
 {
-	if (!g)
-		return;
-	linger(g);
 	dp_node_remove_group(g->node, g);
-	/* A stopped member keeps saying why it stopped (peers propagate that
-	 * cause); only a running one announces that it left. */
-	if (atomic_load_explicit(&g->status, memory_order_relaxed) == GALE_STATUS_RUNNING) {
+	/* A stopped member keeps saying why it stopped; only a running one (or
+	 * one whose leave was granted) announces that it left. */
+	uint32_t st = atomic_load_explicit(&g->status, memory_order_relaxed);
+	if (st == GALE_STATUS_RUNNING || st == GALE_STATUS_STOPPED_LEFT) {
 		atomic_store_explicit(&g->status, GALE_STATUS_STOPPED_LEFT, memory_order_relaxed);
 		/* R8 (as in dp_group_stop). */
 		atomic_store_explicit(&g->row->state, DP_STATE_LEFT, memory_order_release);
@@ -358,7 +441,7 @@ gale_group_max_msg(const struct gale_group *g)
 int
 gale_group_view(const struct gale_group *g, struct gale_view *out)
 {
-	*out = g->view;
+	*out = g->app_view;
 	return 0;
 }
 
@@ -367,7 +450,7 @@ gale_group_status(const struct gale_group *g, struct gale_group_status *out)
 {
 	out->status = atomic_load_explicit(&g->status, memory_order_acquire);
 	out->failed_id = atomic_load_explicit(&g->failed_id, memory_order_relaxed);
-	out->epoch = g->view.epoch;
+	out->epoch = g->app_view.epoch;
 	return 0;
 }
 

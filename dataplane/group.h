@@ -13,6 +13,7 @@
 
 #include "base/idle.h"
 #include "base/log.h"
+#include "ctl.h"
 #include "drivers/drv.h"
 #include "layout.h"
 
@@ -25,19 +26,24 @@ static_assert((DP_DQ_SIZE & (DP_DQ_SIZE - 1)) == 0, "delivery queue size is a po
 #define DP_MAX_GROUPS 16 /* groups per node */
 #define DP_FIFO_BURST 64 /* records delivered from one sender before the next is served */
 #define DP_LIVENESS_PERIOD_NS 1000000ull /* peer checks at most this often */
-#define DP_DRAIN_QUIET_NS 5000000ull	 /* after a peer left: idle this long = drained */
+#define DP_NO_RANK 0xff		 /* dq_rank of a marker, or of a departed sender */
+
+/* View change progress (dataplane thread). */
+enum dp_vc { DP_VC_NONE = 0, DP_VC_WEDGED, DP_VC_TRIM };
 
 /* One sender's ring as this member reads it (index = rank). Dataplane thread only. */
 struct dp_peer {
 	const struct dp_row *row;
 	const uint8_t *ring;
 	uint32_t id;
-	bool failed;
+	bool failed;	/* its ring is not read any more (corrupt) */
+	bool suspected; /* reported to the control plane in this epoch */
 	uint64_t seen;	     /* bytes of its ring published (its tail as last read) */
 	uint64_t nr_seen;    /* its next_round as last read (before `seen`) */
 	uint64_t deliv_pos;  /* next record to deliver */
 	uint64_t deliv_seq;  /* its sequence number */
 	uint64_t last_round; /* round of the last record delivered (monotone check) */
+	uint64_t trim;	     /* DP_VC_TRIM: its messages to deliver in the old view */
 	uint64_t stable;     /* SAFE: bytes of its ring that every member has seen */
 	uint64_t freed;	     /* bytes of its ring this member has released */
 	uint64_t hb_seen;    /* liveness: last heartbeat value and when it changed */
@@ -63,11 +69,13 @@ struct gale_group {
 	uint32_t epoch32;
 	uint64_t fail_timeout_ns;
 	uint64_t join_timeout_ns;
-	struct gale_view view;
+	struct gale_view view; /* dataplane thread's; the app's is app_view */
 	gale_view_fn on_view;
 	gale_status_fn on_status;
 	void *cb_arg;
 	struct gb_logger *log;
+	char name[GALE_NAME_MAX + 1];
+	void *embed; /* the embedded control plane's state (control/embed.c) */
 
 	/* App thread: send state. */
 	gb_cache_aligned uint64_t commit_pos; /* end of committed records (private copy) */
@@ -82,6 +90,10 @@ struct gale_group {
 	uint64_t dq_handed;
 	uint64_t dq_held; /* handed out and not yet released */
 	enum gale_status status_reported;
+	uint64_t app_gate; /* the send_gate value that lets this thread claim */
+	struct gale_view app_view;
+	uint32_t app_n;				     /* app_view's members' rows, by rank */
+	const struct dp_row *app_rows[GALE_MAX_MEMBERS]; /* (flow control, linger) */
 	/* Shared app -> dataplane (AGENT mode). */
 	gb_cache_aligned _Atomic uint64_t commit_shared; /* R3 pairs with A3 */
 	_Atomic uint64_t dq_released;			 /* R4 pairs with A4 */
@@ -90,7 +102,15 @@ struct gale_group {
 	gb_cache_aligned _Atomic uint64_t dq_prod; /* R5 pairs with A5 */
 	_Atomic uint32_t status;		   /* enum gale_status; R10 pairs with A10 */
 	_Atomic uint32_t failed_id;
-	_Atomic uint32_t drained; /* STOPPED_LEFT: nothing more to deliver */
+	/* (epoch << 1) | wedged: claims are refused unless it equals app_gate (R15/A15) */
+	_Atomic uint64_t send_gate;
+	struct gale_view next_view; /* the view the app is told of next (R17) */
+	uint64_t next_resent_first; /* and this member's first cut send of the old view */
+	uint64_t marker_at;	    /* the queue index of next_view's first delivery */
+	const struct dp_row *next_rows[GALE_MAX_MEMBERS];
+	_Atomic uint64_t view_pub;  /* next_view's epoch; R17 pairs with A17 */
+	/* App thread -> dataplane: the epoch of the last marker consumed (R16/A16). */
+	gb_cache_aligned _Atomic uint64_t app_epoch_ack;
 
 	/* Dataplane thread only. */
 	gb_cache_aligned uint64_t seq_pos; /* own records up to here published */
@@ -98,9 +118,13 @@ struct gale_group {
 	uint64_t max_peer_round;	   /* highest next_round seen from anyone */
 	uint64_t dq_rel_seen;
 	uint64_t passes;
-	uint64_t liveness_ns;	 /* last liveness check */
-	uint64_t quiet_since_ns; /* drain: start of the current idle stretch */
-	uint32_t fifo_next;	 /* FIFO round-robin start */
+	uint64_t liveness_ns; /* last liveness check */
+	uint32_t fifo_next;   /* FIFO round-robin start */
+	enum dp_vc vc;
+	bool stale;		/* a peer is in a later epoch: deliver nothing */
+	uint64_t cmd_tail;	/* control commands consumed */
+	struct dp_cmd install;	/* DP_VC_TRIM: the view being installed */
+	uint64_t vc_start_ns;	/* wedge time, for the log */
 	struct dp_peer peers[GALE_MAX_MEMBERS];
 
 	/* Counters: written by their owning thread, read relaxed by anyone. */
@@ -113,6 +137,9 @@ struct gale_group {
 	struct gale_msg dq[DP_DQ_SIZE];
 	uint64_t dq_end[DP_DQ_SIZE]; /* ring position after the record */
 	uint8_t dq_rank[DP_DQ_SIZE];
+
+	/* The control channel (ctl.h): the control plane's only way in. */
+	struct dp_ctl ctl;
 };
 
 struct gale_node {
@@ -146,10 +173,23 @@ dp_round_now(const struct gale_group *g)
 
 /* work_fp.c: one dataplane pass over a group; returns the work done. */
 unsigned dp_group_work(struct gale_group *g);
+/* work_fp.c: the record at p->deliv_pos (skipping pads), NULL if none or corrupt. */
+const struct dp_rec *dp_peek(struct gale_group *g, struct dp_peer *p, uint32_t *len_out);
+/* work_fp.c: queue rank's record h for delivery at queue index prod. */
+void dp_emit(struct gale_group *g, uint32_t rank, const struct dp_rec *h, uint32_t len,
+	     uint64_t prod);
 /* work_fp.c: publish own records committed up to `upto` (dataplane thread). */
 unsigned dp_sequence_own(struct gale_group *g, uint64_t upto);
 /* group.c: stop the group with a status and the member that caused it. */
 void dp_group_stop(struct gale_group *g, enum gale_status st, uint32_t id, const char *why);
+/* viewchange.c: serve the control channel; returns the work done. */
+unsigned dp_ctl_work(struct gale_group *g);
+/* viewchange.c: post an event to the control plane (false: ring full, counted). */
+bool dp_ctl_post(struct gale_group *g, const struct dp_evt *e);
+/* viewchange.c: report a peer as failed to the control plane, once per epoch. */
+void dp_suspect(struct gale_group *g, uint32_t rank, const char *why);
+/* viewchange.c: the wedged or installing part of a pass. */
+unsigned dp_vc_work(struct gale_group *g);
 /* node.c: agent start/stop, registration. */
 int dp_node_add_group(struct gale_node *node, struct gale_group *g);
 void dp_node_remove_group(struct gale_node *node, struct gale_group *g);

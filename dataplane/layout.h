@@ -22,7 +22,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#define DP_LAYOUT_VERSION 1
+#define DP_LAYOUT_VERSION 2
 #define DP_REC_ALIGN 64
 
 /* dp_rec.len_flags: low 24 bits payload length, high bits flags. */
@@ -43,7 +43,9 @@ enum { DP_STATE_INIT = 0, DP_STATE_RUNNING = 1, DP_STATE_STOPPED = 2, DP_STATE_L
 /*
  * The status row (Derecho's SST row): how far this member has received and
  * released every sender's ring, and how far its own ring is published.
- * Indexed by rank in the current view.
+ * Indexed by rank in the view of row_epoch. Ring positions and rounds only
+ * grow, across views too: a promise (next_round) read in any epoch holds in
+ * the next one.
  */
 struct dp_row {
 	/* Set once before the region is published. */
@@ -52,8 +54,9 @@ struct dp_row {
 	uint32_t mode;
 	uint32_t n_members;
 	uint64_t ring_bytes;
-	uint64_t epoch;
+	uint64_t epoch; /* the first view's */
 	uint32_t member_ids[GALE_MAX_MEMBERS];
+	uint16_t ctl_port; /* UDP port of this member's control plane on 127.0.0.1 */
 
 	/* Producer line: this member's own ring. */
 	gb_cache_aligned _Atomic uint64_t tail; /* bytes published; R1 pairs with A1 */
@@ -65,6 +68,14 @@ struct dp_row {
 	_Atomic uint32_t state;			     /* DP_STATE_*; R8 pairs with A8 (liveness) */
 	_Atomic uint32_t failed_id;   /* with DP_STATE_STOPPED: the member it saw fail or leave */
 	_Atomic uint32_t stop_status; /* with DP_STATE_STOPPED: its enum gale_status */
+	/*
+	 * The epoch the rank-indexed arrays below describe, as a sequence lock:
+	 * 0 while they are rewritten for a new view (R14), then the epoch
+	 * (release). A reader uses recv_pos/freed_pos only if it read its own
+	 * epoch here before and after (A14).
+	 */
+	_Atomic uint64_t row_epoch;
+	_Atomic uint64_t epoch_base; /* ring position where this epoch's records start */
 
 	/* Bytes of each sender's ring this member has seen (SAFE stability). */
 	gb_cache_aligned _Atomic uint64_t recv_pos[GALE_MAX_MEMBERS];

@@ -8,6 +8,9 @@
  *   4. order and deliver (FIFO, TOTAL, SAFE) into the delivery queue;
  *   5. every few passes: heartbeat, and liveness of every peer.
  *
+ * Each pass also looks at the control channel (one load); while a view
+ * change runs (viewchange.c), steps 2 to 4 make way for it.
+ *
  * Total order: every record carries a round; the order is (round, sender
  * rank, sequence). A member's next_round promises that none of its future
  * records has a smaller round, so a record (r, s) is deliverable once every
@@ -49,6 +52,8 @@ apply_releases(struct gale_group *g)
 	uint64_t touched = 0;
 	for (uint64_t i = g->dq_rel_seen; i != rel; i++) {
 		uint32_t k = (uint32_t)(i & (DP_DQ_SIZE - 1));
+		if (g->dq_rank[k] == DP_NO_RANK)
+			continue; /* its sender left the view: its ring is not written again */
 		g->peers[g->dq_rank[k]].freed = g->dq_end[k];
 		touched |= 1ull << g->dq_rank[k];
 	}
@@ -67,24 +72,24 @@ dp_sequence_own(struct gale_group *g, uint64_t upto)
 {
 	if (upto == g->seq_pos)
 		return 0;
-	if (g->mode != GALE_MODE_FIFO) {
-		uint64_t round = dp_round_now(g);
-		/* APP mode: gale_commit() stamped this same round (nothing that
-		 * changes it runs between a commit and this publish). AGENT mode:
-		 * stamp every record since the last publish here; the app thread
-		 * wrote them before R3. */
-		for (uint64_t p = g->seq_pos; g->agent && p < upto;) {
-			struct dp_rec *h = (struct dp_rec *)(g->ring + (p & g->ring_mask));
-			uint32_t lf = h->len_flags;
-			if (lf & DP_REC_PAD) {
-				p = (p | g->ring_mask) + 1;
-				continue;
-			}
-			h->round = round;
-			p += dp_rec_bytes(lf & DP_REC_LEN_MASK);
+	uint64_t round = g->mode == GALE_MODE_FIFO ? 0 : dp_round_now(g);
+	/* APP mode: gale_commit() stamped this same epoch and round (nothing
+	 * that changes them runs between a commit and this publish). AGENT mode:
+	 * stamp every record since the last publish here; the app thread wrote
+	 * them before R3. */
+	for (uint64_t p = g->seq_pos; g->agent && p < upto;) {
+		struct dp_rec *h = (struct dp_rec *)(g->ring + (p & g->ring_mask));
+		uint32_t lf = h->len_flags;
+		h->epoch = g->epoch32;
+		if (lf & DP_REC_PAD) {
+			p = (p | g->ring_mask) + 1;
+			continue;
 		}
-		g->own_next_round = round + 1;
+		h->round = round;
+		p += dp_rec_bytes(lf & DP_REC_LEN_MASK);
 	}
+	if (g->mode != GALE_MODE_FIFO)
+		g->own_next_round = round + 1;
 	g->seq_pos = upto;
 	g->peers[g->my_rank].seen = upto;
 	atomic_store_explicit(&g->row->recv_pos[g->my_rank], upto, memory_order_relaxed);
@@ -108,19 +113,32 @@ receive(struct gale_group *g)
 			p->nr_seen = g->own_next_round;
 			continue;
 		}
-		/* A2 then A1: a promise read first covers every record of the tail read after. */
+		/* A2 then A1: a promise read first covers every record of the tail read after.
+		 * Promises only grow, across views too: one read in any epoch holds. */
 		uint64_t nr = ld_acq(&p->row->next_round);
-		uint64_t t = ld_acq(&p->row->tail);
 		if (nr > maxr)
 			maxr = nr;
 		p->nr_seen = nr;
-		if (t == p->seen)
+		/* A14: its records of this view are stamped once its row says so. */
+		uint64_t pe = ld_acq(&p->row->row_epoch);
+		if (gb_unlikely(pe != g->view.epoch)) {
+			if (pe > g->view.epoch && !g->stale) {
+				g->stale = true; /* it moved on: this member lags or is out */
+				struct dp_evt e = { .type = DP_EVT_STALE,
+						    .id = p->id,
+						    .epoch = g->view.epoch };
+				dp_ctl_post(g, &e);
+			}
+			continue; /* or it has not switched to this view yet */
+		}
+		uint64_t t = ld_acq(&p->row->tail);
+		if (t == p->seen || p->failed)
 			continue;
 		if (gb_unlikely(t < p->seen || t - p->deliv_pos > g->ring_bytes)) {
 			dp_cnt_add(&g->c_invalid, 1);
-			dp_group_stop(g, GALE_STATUS_STOPPED_FAILURE, p->id,
-				      "its ring tail moved backwards or past its capacity");
-			return work;
+			p->failed = true;
+			dp_suspect(g, r, "its ring tail moved backwards or past its capacity");
+			continue;
 		}
 		p->seen = t;
 		/* Relaxed is enough: nothing else is published with it. */
@@ -142,9 +160,8 @@ receive(struct gale_group *g)
 	return work;
 }
 
-/* The record at p->deliv_pos, skipping pads; NULL if none is visible or the ring is corrupt. */
-static const struct dp_rec *
-peek(struct gale_group *g, struct dp_peer *p, uint32_t *len_out)
+const struct dp_rec *
+dp_peek(struct gale_group *g, struct dp_peer *p, uint32_t *len_out)
 {
 	while (p->deliv_pos < p->seen) {
 		uint64_t off = p->deliv_pos & g->ring_mask;
@@ -159,8 +176,16 @@ peek(struct gale_group *g, struct dp_peer *p, uint32_t *len_out)
 		}
 		uint32_t len = lf & DP_REC_LEN_MASK;
 		uint64_t bytes = dp_rec_bytes(len);
+		if (gb_unlikely(h->epoch != g->epoch32)) {
+			/* Re-stamped for a later view: this member lags (see receive()). */
+			if ((int32_t)(h->epoch - g->epoch32) > 0) {
+				g->stale = true;
+				return NULL;
+			}
+			goto bad;
+		}
 		if (gb_unlikely(len == 0 || len > g->max_msg || off + bytes > g->ring_bytes ||
-				p->deliv_pos + bytes > p->seen || h->epoch != g->epoch32 ||
+				p->deliv_pos + bytes > p->seen ||
 				(g->mode != GALE_MODE_FIFO && h->round < p->last_round)))
 			goto bad;
 		*len_out = len;
@@ -168,13 +193,18 @@ peek(struct gale_group *g, struct dp_peer *p, uint32_t *len_out)
 	}
 	return NULL;
 bad:
+	if (p->failed)
+		return NULL; /* counted and reported already */
+	p->failed = true;
 	dp_cnt_add(&g->c_invalid, 1);
-	dp_group_stop(g, GALE_STATUS_STOPPED_FAILURE, p->id, "a malformed record in its ring");
+	for (uint32_t r = 0; r < g->n; r++)
+		if (&g->peers[r] == p)
+			dp_suspect(g, r, "a malformed record in its ring");
 	return NULL;
 }
 
-static inline void
-emit(struct gale_group *g, uint32_t rank, const struct dp_rec *h, uint32_t len, uint64_t prod)
+void
+dp_emit(struct gale_group *g, uint32_t rank, const struct dp_rec *h, uint32_t len, uint64_t prod)
 {
 	struct dp_peer *p = &g->peers[rank];
 	uint32_t k = (uint32_t)(prod & (DP_DQ_SIZE - 1));
@@ -204,10 +234,10 @@ deliver_fifo(struct gale_group *g, uint64_t prod, uint64_t space)
 			struct dp_peer *p = &g->peers[r];
 			for (unsigned b = 0; b < DP_FIFO_BURST && space; b++) {
 				uint32_t len;
-				const struct dp_rec *h = peek(g, p, &len);
+				const struct dp_rec *h = dp_peek(g, p, &len);
 				if (!h)
 					break;
-				emit(g, r, h, len, prod++);
+				dp_emit(g, r, h, len, prod++);
 				space--;
 				round_done++;
 			}
@@ -248,14 +278,30 @@ deliver_total(struct gale_group *g, uint64_t prod, uint64_t space, bool safe)
 	const struct dp_rec *head[GALE_MAX_MEMBERS];
 	uint32_t hlen[GALE_MAX_MEMBERS];
 	uint64_t stable[GALE_MAX_MEMBERS];
-	uint32_t status0 = atomic_load_explicit(&g->status, memory_order_relaxed);
+	bool any = false;
 	for (uint32_t r = 0; r < g->n; r++) {
-		head[r] = peek(g, &g->peers[r], &hlen[r]);
-		if (safe && head[r])
-			stable[r] = stable_of(g, r);
+		head[r] = dp_peek(g, &g->peers[r], &hlen[r]);
+		any |= head[r] != NULL;
 	}
-	if (atomic_load_explicit(&g->status, memory_order_relaxed) != status0)
-		return 0; /* a peek found corruption */
+	if (!any)
+		return 0;
+	if (safe) {
+		/* The rows' recv_pos count only while their sequence lock reads
+		 * this view before (A14) and after (fence, then a re-read): a
+		 * member rewriting its row for a later view gives nothing. */
+		for (uint32_t j = 0; j < g->n; j++)
+			if (j != g->my_rank && ld_acq(&g->peers[j].row->row_epoch) != g->view.epoch)
+				return 0;
+		for (uint32_t r = 0; r < g->n; r++)
+			if (head[r])
+				stable[r] = stable_of(g, r);
+		atomic_thread_fence(memory_order_acquire);
+		for (uint32_t j = 0; j < g->n; j++)
+			if (j != g->my_rank &&
+			    atomic_load_explicit(&g->peers[j].row->row_epoch,
+						 memory_order_relaxed) != g->view.epoch)
+				return 0;
+	}
 	unsigned done = 0;
 	while (space) {
 		uint32_t best = UINT32_MAX;
@@ -282,10 +328,10 @@ deliver_total(struct gale_group *g, uint64_t prod, uint64_t space, bool safe)
 		while (head[best] && space && key_lt(head[best]->round, best, lim_r, lim_s)) {
 			if (safe && p->deliv_pos + dp_rec_bytes(hlen[best]) > stable[best])
 				break;
-			emit(g, best, head[best], hlen[best], prod++);
+			dp_emit(g, best, head[best], hlen[best], prod++);
 			space--;
 			done++;
-			head[best] = peek(g, p, &hlen[best]);
+			head[best] = dp_peek(g, p, &hlen[best]);
 		}
 		if (done == n0)
 			break;
@@ -299,7 +345,7 @@ deliver(struct gale_group *g)
 {
 	uint64_t prod = atomic_load_explicit(&g->dq_prod, memory_order_relaxed);
 	uint64_t space = DP_DQ_SIZE - (prod - g->dq_rel_seen);
-	if (!space)
+	if (!space || g->stale)
 		return 0;
 	unsigned n;
 	if (g->mode == GALE_MODE_FIFO)
@@ -312,40 +358,31 @@ deliver(struct gale_group *g)
 	return n;
 }
 
-/* 5. Heartbeat, and whether every peer is still there. */
+/*
+ * 5. Whether every peer is still there, from its region: its process (pidfd),
+ * its heartbeat, its state. A peer that died, hung, stopped or left is
+ * reported to the control plane, which runs the view change.
+ */
 static void
 liveness(struct gale_group *g, uint64_t now)
 {
 	for (uint32_t r = 0; r < g->n; r++) {
 		struct dp_peer *p = &g->peers[r];
-		if (r == g->my_rank)
+		if (r == g->my_rank || p->suspected)
 			continue;
-		/* A8 */
+		/* A8: pairs with R8 in dp_group_stop() and gale_group_leave(). */
 		uint32_t st = atomic_load_explicit(&p->row->state, memory_order_acquire);
 		if (st == DP_STATE_LEFT) {
-			dp_group_stop(g, GALE_STATUS_STOPPED_LEFT, p->id, "it left the group");
-			return;
+			dp_suspect(g, r, "it left the group");
+			continue;
 		}
 		if (st == DP_STATE_STOPPED) {
-			/* A8: pairs with R8 in dp_group_stop(); failed_id and stop_status are set.
-			 */
-			uint32_t f = atomic_load_explicit(&p->row->failed_id, memory_order_relaxed);
-			uint32_t why =
-				atomic_load_explicit(&p->row->stop_status, memory_order_relaxed);
-			dp_group_stop(g,
-				      why == GALE_STATUS_STOPPED_LEFT ? GALE_STATUS_STOPPED_LEFT
-								      : GALE_STATUS_STOPPED_FAILURE,
-				      f, "a peer stopped for it");
-			return;
+			dp_suspect(g, r, "it stopped");
+			continue;
 		}
 		if (g->ops->peer_alive(g->drv, p->id) == 0) {
-			/* It may have left and exited since its state was read. */
-			bool left = atomic_load_explicit(&p->row->state, memory_order_acquire) ==
-				    DP_STATE_LEFT;
-			dp_group_stop(g,
-				      left ? GALE_STATUS_STOPPED_LEFT : GALE_STATUS_STOPPED_FAILURE,
-				      p->id, left ? "it left the group" : "its process exited");
-			return;
+			dp_suspect(g, r, "its process exited");
+			continue;
 		}
 		uint64_t hb = atomic_load_explicit(&p->row->heartbeat, memory_order_relaxed);
 		/* A peer still finishing its join has not beaten yet: give it the
@@ -356,64 +393,36 @@ liveness(struct gale_group *g, uint64_t now)
 			p->hb_seen = hb;
 			p->hb_change_ns = now;
 		} else if (now - p->hb_change_ns > limit) {
-			dp_group_stop(g, GALE_STATUS_STOPPED_FAILURE, p->id,
-				      "its heartbeat stalled past fail_timeout");
-			return;
+			dp_suspect(g, r, "its heartbeat stalled past fail_timeout");
 		}
 	}
-}
-
-/*
- * After a peer left (a static view cannot shrink): keep receiving and
- * delivering what was sent before, and keep publishing this member's row so
- * that the others can finish too. Drained once no peer is running any more
- * (they all stop within a liveness period of seeing the leave) and passes
- * have found nothing to do for DP_DRAIN_QUIET_NS with room in the queue.
- */
-static unsigned
-drain(struct gale_group *g)
-{
-	bool peers_quiet = true;
-	for (uint32_t r = 0; r < g->n; r++)
-		if (r != g->my_rank &&
-		    atomic_load_explicit(&g->peers[r].row->state, memory_order_acquire) ==
-			    DP_STATE_RUNNING)
-			peers_quiet = false;
-	unsigned work = apply_releases(g) + receive(g) + deliver(g);
-	uint64_t prod = atomic_load_explicit(&g->dq_prod, memory_order_relaxed);
-	uint64_t now = gb_now_ns();
-	if (work || !peers_quiet || prod - g->dq_rel_seen == DP_DQ_SIZE) {
-		g->quiet_since_ns = now;
-	} else if (now - g->quiet_since_ns >= DP_DRAIN_QUIET_NS) {
-		/* R10: the queue entries are stored before this (A10 in gale_poll). */
-		atomic_store_explicit(&g->drained, 1, memory_order_release);
-	}
-	return work;
 }
 
 unsigned
 dp_group_work(struct gale_group *g)
 {
-	uint32_t st = atomic_load_explicit(&g->status, memory_order_relaxed);
-	if (gb_unlikely(st != GALE_STATUS_RUNNING))
-		return st == GALE_STATUS_STOPPED_LEFT &&
-				       !atomic_load_explicit(&g->drained, memory_order_relaxed)
-			       ? drain(g)
-			       : 0;
-	unsigned work = apply_releases(g);
-	if (g->agent)
-		/* A3: pairs with R3 in gale_commit(); the records are written. */
-		work += dp_sequence_own(g, ld_acq(&g->commit_shared));
-	else if (g->commit_pos != g->seq_pos) {
-		/* APP mode: this is the app thread; publish what gale_commit() batched. */
-		g->unpublished = 0;
-		work += dp_sequence_own(g, g->commit_pos);
+	if (gb_unlikely(atomic_load_explicit(&g->status, memory_order_relaxed) !=
+			GALE_STATUS_RUNNING))
+		return 0;
+	unsigned work = dp_ctl_work(g) + apply_releases(g);
+	if (gb_likely(g->vc == DP_VC_NONE)) {
+		if (g->agent)
+			/* A3: pairs with R3 in gale_commit(); the records are written. */
+			work += dp_sequence_own(g, ld_acq(&g->commit_shared));
+		else if (g->commit_pos != g->seq_pos) {
+			/* APP mode: this is the app thread; publish what gale_commit() batched. */
+			g->unpublished = 0;
+			work += dp_sequence_own(g, g->commit_pos);
+		}
+		work += receive(g);
+		work += deliver(g);
+	} else {
+		work += dp_vc_work(g);
 	}
-	work += receive(g);
-	work += deliver(g);
 	g->passes++;
 	/* Every pass: a member is alive as long as its dataplane runs. */
 	atomic_store_explicit(&g->row->heartbeat, g->passes, memory_order_relaxed);
+	atomic_store_explicit(&g->ctl.dp_heartbeat, g->passes, memory_order_relaxed);
 	dp_cnt_add(&g->c_polls, 1);
 	if (!work)
 		dp_cnt_add(&g->c_idle_polls, 1);

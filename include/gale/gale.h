@@ -95,14 +95,25 @@ struct gale_view {
 	uint32_t n_members;
 	uint32_t my_rank;
 	struct gale_member members[GALE_MAX_MEMBERS];
+	/** This member's sends of view epoch - 1 with seq in [resent_first,
+	 *  resent_first + resent_count) were cut by the view change (not
+	 *  delivered there by anyone): the dataplane re-sends them, in order,
+	 *  as seq 0 .. resent_count - 1 of this view, and the next commit gets
+	 *  seq resent_count. 0 and 0 in the first view. */
+	uint64_t resent_first;
+	uint64_t resent_count;
 };
 
 /** Why a group stopped (gale_group_status()). */
 enum gale_status {
 	GALE_STATUS_JOINING = 0,
 	GALE_STATUS_RUNNING,
-	GALE_STATUS_STOPPED_FAILURE, /**< a member died or hung; see failed_id */
-	GALE_STATUS_STOPPED_LEFT,    /**< gale_group_leave() was called */
+	GALE_STATUS_STOPPED_FAILURE,  /**< the dataplane cannot go on (a fault it logged) */
+	GALE_STATUS_STOPPED_LEFT,     /**< gale_group_leave() was called */
+	GALE_STATUS_STOPPED_EXCLUDED, /**< the others installed a view without this member
+				       *   (it hung past the timeout or was cut off) */
+	GALE_STATUS_STOPPED_MINORITY, /**< fewer than a majority of the view remained on this
+				       *   member's side: it stopped so the group cannot split */
 };
 
 struct gale_group_status {
@@ -123,8 +134,10 @@ struct gale_group_conf {
 	const uint32_t *member_ids; /**< n_members ids in rank order; NULL = 0..n-1 */
 	uint64_t ring_bytes;	  /**< send ring size, power of two, 64 KiB to 1 GiB; 0 = 16 MiB */
 	uint64_t join_timeout_ns; /**< how long gale_group_join() waits for peers; 0 = 10 s */
-	uint64_t fail_timeout_ns; /**< a peer whose heartbeat stalls this long is failed; 0 = 500 ms
-				   */
+	uint64_t fail_timeout_ns; /**< a peer whose dataplane heartbeat stalls this long is
+				   *   suspected; 0 = 500 ms */
+	uint64_t hb_interval_ns;  /**< control-plane heartbeats; 0 = 10 ms */
+	uint64_t hb_timeout_ns;	  /**< a member unheard this long is suspected; 0 = 100 ms */
 	/** With GALE_THREADING_APP, commits are published to the group in batches:
 	 *  at once every publish_batch commits, and by every gale_poll() and
 	 *  gale_flush(). 1 = every commit at once (lowest latency for a sender

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The control channel: the only interface the control plane (control/)
+ * has to a group's dataplane (DESIGN.md §2). One block per group member:
+ *
+ *   command ring  control -> dataplane: wedge, install a view with its trim, stop
+ *   event ring    dataplane -> control: final row, suspicion, installed, leave
+ *   heartbeats    each side bumps its word; the other sees a hang or death
+ *
+ * Both rings are single-producer single-consumer with fixed-size entries,
+ * and the block holds no pointers, so it can live in process memory (the
+ * embedded control thread, today) or in a shared mapping (a galed process).
+ * The dataplane looks at the command ring once per pass (one load); the
+ * control side is woken through `wake_fd` (an eventfd) when an event is
+ * posted, which happens only during view changes and failures.
+ */
+#ifndef GALE_DATAPLANE_CTL_H
+#define GALE_DATAPLANE_CTL_H
+
+#include "base/compiler.h"
+#include "gale/gale.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define DP_CTL_VERSION 1
+#define DP_CTL_CMDS 8	/* command ring entries; power of two */
+#define DP_CTL_EVTS 128 /* event ring entries; power of two */
+
+enum dp_cmd_type {
+	DP_CMD_WEDGE = 1, /* stop sending and delivering; report the final row */
+	DP_CMD_INSTALL,	  /* deliver up to the trim, switch to the view, unwedge */
+	DP_CMD_STOP,	  /* stop for good with `status` (excluded, minority) */
+};
+
+struct dp_cmd {
+	uint32_t type;
+	uint32_t status;  /* DP_CMD_STOP: enum gale_status */
+	uint64_t epoch;	  /* DP_CMD_INSTALL: the new view's epoch */
+	uint32_t n;	  /* its members, in rank order */
+	uint32_t ids[GALE_MAX_MEMBERS];
+	uint64_t trim[GALE_MAX_MEMBERS]; /* per rank of the old view: its messages that count */
+};
+
+enum dp_evt_type {
+	DP_EVT_ROW = 1,	   /* the final row after a wedge (recv, delivered) */
+	DP_EVT_SUSPECT,	   /* `id` died, hung, stopped or left (seen in its region) */
+	DP_EVT_INSTALLED,  /* the view of `epoch` is installed in the dataplane */
+	DP_EVT_LEAVE,	   /* the application asked to leave */
+	DP_EVT_STALE,	   /* a peer is in a later epoch: this member lags or was excluded */
+	DP_EVT_FAULT,	   /* the dataplane cannot apply a command (logged); it stopped */
+};
+
+struct dp_evt {
+	uint32_t type;
+	uint32_t id;
+	uint64_t epoch;
+	uint64_t recv[GALE_MAX_MEMBERS];      /* DP_EVT_ROW: messages received per rank */
+	uint64_t delivered[GALE_MAX_MEMBERS]; /* DP_EVT_ROW: messages delivered per rank */
+};
+
+struct dp_ctl {
+	uint32_t version;
+	uint32_t my_id;
+	/* Command ring: head written by control, tail by the dataplane. */
+	gb_cache_aligned _Atomic uint64_t cmd_head; /* R12 pairs with A12 */
+	gb_cache_aligned _Atomic uint64_t cmd_tail;
+	/* Event ring: head written by the dataplane, tail by control. */
+	gb_cache_aligned _Atomic uint64_t evt_head; /* R13 pairs with A13 */
+	gb_cache_aligned _Atomic uint64_t evt_tail;
+	gb_cache_aligned _Atomic uint64_t dp_heartbeat; /* bumped by every dataplane pass */
+	_Atomic uint64_t evt_lost;			/* events dropped on a full ring */
+	int wake_fd;					/* eventfd, or -1 */
+	struct dp_cmd cmd[DP_CTL_CMDS];
+	struct dp_evt evt[DP_CTL_EVTS];
+};
+
+/* Control side: queue a command; false if the ring is full (retry later). */
+bool dp_ctl_push_cmd(struct dp_ctl *c, const struct dp_cmd *cmd);
+/* Control side: take the next event; false if none. */
+bool dp_ctl_pop_evt(struct dp_ctl *c, struct dp_evt *out);
+
+struct gale_node;
+struct gale_group;
+
+/*
+ * Open a group's dataplane (what gale_group_join() does before the control
+ * plane runs): validate the configuration, create this member's region,
+ * wait for every member of the initial view. `ctl_port` is published in the
+ * region so that peers on this host find this member's control plane.
+ */
+int dp_group_open(struct gale_node *node, const struct gale_group_conf *conf, uint16_t ctl_port,
+		  struct gale_group **out);
+/* Start serving the group (add it to the node) and report the first view. */
+int dp_group_start(struct gale_group *g);
+/* The group's control block. */
+struct dp_ctl *dp_group_ctl(struct gale_group *g);
+/* Control port published by member `id` of the current view (0 unknown). */
+uint16_t dp_group_peer_port(struct gale_group *g, uint32_t id);
+/* The embedded control plane's state, kept with the group. */
+void dp_group_set_embed(struct gale_group *g, void *embed);
+void *dp_group_embed(const struct gale_group *g);
+/* Settings the control plane needs. */
+struct gb_logger *dp_group_log(struct gale_group *g);
+uint64_t dp_group_join_timeout_ns(const struct gale_group *g);
+uint64_t dp_group_fail_timeout_ns(const struct gale_group *g);
+enum gale_mode dp_group_mode(const struct gale_group *g);
+/* Publish commits and wait until peers released this member's messages (leave). */
+void dp_group_linger(struct gale_group *g);
+/* Stop serving and free the group (after the control plane stopped). */
+void dp_group_close(struct gale_group *g);
+
+#endif
