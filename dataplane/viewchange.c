@@ -321,6 +321,12 @@ switch_view(struct gale_group *g)
 	uint64_t epoch = c->epoch;
 	uint32_t epoch32 = (uint32_t)epoch;
 	uint64_t round = dp_round_now(g);
+	/* R14 opens: the row reads 0 ("changing") before any record is
+	 * re-stamped, so a reader that sees a later epoch in a record knows it
+	 * is not corrupt (A14 in dp_peek()). */
+	struct dp_row *row = g->row;
+	atomic_store_explicit(&row->row_epoch, 0, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
 	/* Re-send the cut messages (and, run to completion, the committed ones
 	 * not yet published) in place: same bytes, the new epoch's stamp. */
 	uint64_t end = g->agent ? g->seq_pos : g->commit_pos;
@@ -369,9 +375,6 @@ switch_view(struct gale_group *g)
 	me->nr_seen = g->own_next_round;
 
 	/* R14: the row's rank-indexed arrays are rewritten under the sequence lock. */
-	struct dp_row *row = g->row;
-	atomic_store_explicit(&row->row_epoch, 0, memory_order_relaxed);
-	atomic_thread_fence(memory_order_release);
 	for (uint32_t r = 0; r < GALE_MAX_MEMBERS; r++) {
 		bool in = r < g->n;
 		atomic_store_explicit(&row->recv_pos[r], in ? g->peers[r].seen : 0,

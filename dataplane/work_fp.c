@@ -177,10 +177,17 @@ dp_peek(struct gale_group *g, struct dp_peer *p, uint32_t *len_out)
 		uint32_t len = lf & DP_REC_LEN_MASK;
 		uint64_t bytes = dp_rec_bytes(len);
 		if (gb_unlikely(h->epoch != g->epoch32)) {
-			/* Re-stamped for a later view: this member lags (see receive()). */
+			/* Re-stamped for a later view? Then (R14 comes before any
+			 * re-stamp) its row reads 0 or that later epoch: this member
+			 * lags (see receive()). Any other epoch is a corrupt record. */
 			if ((int32_t)(h->epoch - g->epoch32) > 0) {
-				g->stale = true;
-				return NULL;
+				atomic_thread_fence(memory_order_acquire);
+				uint64_t pe = atomic_load_explicit(&p->row->row_epoch,
+								   memory_order_relaxed);
+				if (pe == 0 || pe > g->view.epoch) {
+					g->stale = true;
+					return NULL;
+				}
 			}
 			goto bad;
 		}

@@ -521,7 +521,7 @@ mbr_tick(struct mbr *m, uint64_t now_ns)
 	if (m->leaving)
 		s.suspects |= 1ull << m->my_rank;
 	send_mask(m, alive(m), &s);
-	if (leader_rank(m) != m->my_rank || !m->row_ready)
+	if (leader_rank(m) != m->my_rank || !m->row_ready || m->leaving)
 		return;
 	if (!m->ballot) {
 		start_ballot(m, now_ns);

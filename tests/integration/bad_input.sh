@@ -37,7 +37,8 @@ expect "--threading 'many'" --threading many
 expect "--kill '3'" --kill 3
 expect "--kill member 7" --kill 7@1
 expect "--stop 'x'" --stop x
-expect "only one --kill or --stop" --kill 1@1 --stop 2@1
+expect "no earlier --stop of member 1" --cont 1@1
+expect "at most 8 --kill, --stop and --cont" --members 9 --kill 0@1 --kill 1@1 --kill 2@1 --kill 3@1 --kill 4@1 --kill 5@1 --kill 6@1 --kill 7@1 --kill 8@1
 expect "unknown option '--bogus'" --bogus
 expect "unexpected argument 'extra'" extra
 expect "larger than the largest message" --size 5000000

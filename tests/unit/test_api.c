@@ -265,6 +265,7 @@ struct join_arg {
 	struct gale_node *node;
 	struct gale_group *g;
 	uint32_t id;
+	uint32_t n; /* group size; 0 = 2 */
 	int rc;
 };
 
@@ -272,7 +273,7 @@ static void *
 join_thread(void *p)
 {
 	struct join_arg *a = p;
-	struct gale_group_conf c = { .name = gname, .my_id = a->id, .n_members = 2 };
+	struct gale_group_conf c = { .name = gname, .my_id = a->id, .n_members = a->n ? a->n : 2 };
 	a->rc = gale_group_join(a->node, &c, &a->g);
 	return NULL;
 }
@@ -286,6 +287,7 @@ join_pair(struct join_arg *a, struct join_arg *b)
 	b->node = node_new(GALE_THREADING_APP);
 	a->id = 0;
 	b->id = 1;
+	a->n = b->n = 2;
 	pthread_create(&t, NULL, join_thread, b);
 	join_thread(a);
 	pthread_join(t, NULL);
@@ -313,49 +315,95 @@ test_slow_poller(void)
 	gale_node_destroy(b.node);
 }
 
+struct leaver {
+	struct gale_node *node;
+	struct gale_group *g;
+};
+
+static void *
+leave_thread(void *p)
+{
+	struct leaver *l = p;
+	CHECK(gale_send(l->g, "last words", 11) == 0);
+	gale_node_destroy(l->node); /* leaves: lingers until "last words" is delivered */
+	return NULL;
+}
+
 /*
- * A leave stops a static view: the others deliver what was sent before,
- * refuse sends (even a claim opened before the stop), then report
- * STOPPED_LEFT; nobody can join the stopped group; an id whose owner lives
- * cannot be taken.
+ * A voluntary leave: the others deliver what the leaver sent, install a view
+ * without it, and go on in it. An id whose owner lives cannot be taken.
  */
 static void
-test_leave_stops(void)
+test_leave(void)
 {
-	struct join_arg a, b;
-	join_pair(&a, &b);
+	struct join_arg a = { .id = 0 }, b = { .id = 1 }, c = { .id = 2 };
+	struct join_arg *all[3] = { &a, &b, &c };
+	pthread_t t[3];
+	for (int i = 0; i < 3; i++) {
+		all[i]->node = node_new(GALE_THREADING_APP);
+		all[i]->n = 3;
+		pthread_create(&t[i], NULL, join_thread, all[i]);
+	}
+	for (int i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	CHECK(a.rc == 0 && b.rc == 0 && c.rc == 0);
+	if (a.rc || b.rc || c.rc)
+		return;
 	struct gale_group *dup = NULL;
-	struct gale_group_conf same_id = { .name = gname, .my_id = 0, .n_members = 2 };
+	struct gale_group_conf same_id = { .name = gname, .my_id = 0, .n_members = 3 };
 	struct gale_node *n3 = node_new(GALE_THREADING_APP);
 	CHECK(gale_group_join(n3, &same_id, &dup) == -EEXIST);
+	gale_node_destroy(n3);
 
-	CHECK(gale_send(b.g, "last words", 11) == 0);
-	void *buf;
-	CHECK(gale_claim(a.g, 8, &buf) == 0);
-	gale_node_destroy(b.node); /* leaves: lingers until a delivered "last words" */
-	struct gale_msg m[8];
-	int got = 0, rc;
-	for (int i = 0; i < 5000 && (rc = gale_poll(a.g, m, 8)) >= 0; i++) {
-		for (int k = 0; k < rc; k++)
-			CHECK(m[k].sender == 1 && strcmp(m[k].data, "last words") == 0);
-		gale_release(a.g, rc);
-		got += rc;
-		usleep(200);
+	struct leaver l = { b.node, b.g };
+	pthread_t lt;
+	pthread_create(&lt, NULL, leave_thread, &l);
+	struct join_arg *stay[2] = { &a, &c };
+	int last_words[2] = { 0, 0 };
+	struct gale_view v[2];
+	for (int i = 0; i < 50000; i++) {
+		for (int k = 0; k < 2; k++) {
+			struct gale_msg m[8];
+			int n = gale_poll(stay[k]->g, m, 8);
+			for (int j = 0; j < n; j++)
+				if (m[j].sender == 1 && m[j].epoch == 1 &&
+				    strcmp(m[j].data, "last words") == 0)
+					last_words[k]++;
+			if (n > 0)
+				gale_release(stay[k]->g, n);
+			gale_group_view(stay[k]->g, &v[k]);
+		}
+		if (v[0].epoch == 2 && v[1].epoch == 2)
+			break;
+		usleep(100);
 	}
-	CHECK(got == 1);
-	CHECK(rc == -GALE_ESTOPPED);
-	CHECK(gale_commit(a.g, 8, NULL) == -GALE_ESTOPPED);
-	CHECK(gale_send(a.g, "x", 1) == -GALE_ESTOPPED);
+	pthread_join(lt, NULL);
+	CHECK(last_words[0] == 1 && last_words[1] == 1);
+	CHECK(v[0].epoch == 2 && v[0].n_members == 2 && v[0].members[0].id == 0 &&
+	      v[0].members[1].id == 2 && v[0].my_rank == 0);
+	CHECK(v[1].epoch == 2 && v[1].n_members == 2 && v[1].my_rank == 1);
+	/* View 2 works: member 2 hears member 0. */
+	CHECK(gale_send(a.g, "after", 6) == 0);
+	gale_flush(a.g);
+	int after = 0;
+	for (int i = 0; i < 20000 && !after; i++) {
+		struct gale_msg m[8];
+		int n = gale_poll(a.g, m, 8);
+		if (n > 0)
+			gale_release(a.g, n);
+		n = gale_poll(c.g, m, 8);
+		for (int j = 0; j < n; j++)
+			after += m[j].epoch == 2 && m[j].sender == 0 && strcmp(m[j].data, "after") == 0;
+		if (n > 0)
+			gale_release(c.g, n);
+		usleep(50);
+	}
+	CHECK(after == 1);
 	struct gale_group_status st;
 	gale_group_status(a.g, &st);
-	CHECK(st.status == GALE_STATUS_STOPPED_LEFT && st.failed_id == 1);
-
-	struct gale_group_conf late = {
-		.name = gname, .my_id = 1, .n_members = 2, .join_timeout_ns = 2000000000ull
-	};
-	CHECK(gale_group_join(n3, &late, &dup) == -GALE_ESTOPPED);
-	gale_node_destroy(n3);
+	CHECK(st.status == GALE_STATUS_RUNNING && st.epoch == 2);
 	gale_node_destroy(a.node);
+	gale_node_destroy(c.node);
 }
 
 int
@@ -366,7 +414,7 @@ main(void)
 	test_strerror();
 	test_single_member();
 	test_slow_poller();
-	test_leave_stops();
+	test_leave();
 	for (int m = GALE_MODE_SAFE; m <= GALE_MODE_FIFO; m++) {
 		test_pair((enum gale_mode)m, GALE_THREADING_APP);
 		test_pair((enum gale_mode)m, GALE_THREADING_AGENT);

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A peer's ring is input: a corrupt or hostile member must not crash the
- * others or get anything delivered. Each case lets member 1 publish one bad
- * record (or a bad tail) by writing its own region directly, the way a buggy
- * process could; member 0 must count it in invalid_records, deliver nothing
- * of it, and stop with a failure naming member 1.
+ * others or get anything delivered. Each case lets member 1 of 3 publish one
+ * bad record (or a bad tail) by writing its own region directly, the way a
+ * buggy process could; members 0 and 2 must count it in invalid_records,
+ * deliver nothing of it, and go on in a view without member 1.
  */
 #include "tap.h"
 
@@ -35,7 +35,7 @@ join(void *p)
 	struct gale_group_conf c = { .name = gname,
 				     .mode = m->mode,
 				     .my_id = m->id,
-				     .n_members = 2,
+				     .n_members = 3,
 				     .ring_bytes = 1 << 16 };
 	m->rc = gale_node_create(&nc, &m->node);
 	if (m->rc == 0)
@@ -79,25 +79,35 @@ forge(struct gale_group *g, uint64_t pos, uint32_t len_flags, uint32_t epoch, ui
 	atomic_store_explicit(&g->row->tail, tail, memory_order_release);
 }
 
-/* Pump good records from b until its next record starts at `target`; a delivers them all. */
+/* Deliver what is ready at member x; returns the count (or a negative stop code). */
 static int
-advance(struct member *a, struct member *b, uint64_t target)
+pump(struct member *x)
 {
 	struct gale_msg m[64];
-	int sent = 0, got = 0;
-	while (b->g->commit_pos < target || got < sent) {
+	int n = gale_poll(x->g, m, 64);
+	for (int k = 0; k < n; k++)
+		CHECK(m[k].len == 8 && memcmp(m[k].data, "good one", 8) == 0);
+	if (n > 0)
+		gale_release(x->g, n);
+	return n;
+}
+
+/* Pump good records from b until its next record starts at `target`; a and c deliver them. */
+static int
+advance(struct member *a, struct member *b, struct member *c, uint64_t target)
+{
+	int sent = 0, got = 0, got_c = 0;
+	while (b->g->commit_pos < target || got < sent || got_c < sent) {
 		if (b->g->commit_pos < target && gale_send(b->g, "good one", 8) == 0)
 			sent++;
+		struct gale_msg m[64];
 		int n = gale_poll(b->g, m, 64);
 		if (n > 0)
 			gale_release(b->g, n);
-		n = gale_poll(a->g, m, 64);
-		for (int k = 0; k < n; k++)
-			CHECK(m[k].len == 8 && memcmp(m[k].data, "good one", 8) == 0);
-		if (n > 0) {
-			got += n;
-			gale_release(a->g, n);
-		}
+		n = pump(a);
+		got += n > 0 ? n : 0;
+		n = pump(c);
+		got_c += n > 0 ? n : 0;
 	}
 	CHECK(b->g->commit_pos == target);
 	return got;
@@ -106,18 +116,21 @@ advance(struct member *a, struct member *b, uint64_t target)
 static void
 run_case(enum fault f)
 {
-	struct member a = { .id = 0, .mode = GALE_MODE_TOTAL }, b = { .id = 1, .mode = a.mode };
-	pthread_t t;
-	pthread_create(&t, NULL, join, &b);
+	struct member a = { .id = 0, .mode = GALE_MODE_TOTAL }, b = { .id = 1, .mode = a.mode },
+		      c = { .id = 2, .mode = a.mode };
+	pthread_t t[2];
+	pthread_create(&t[0], NULL, join, &b);
+	pthread_create(&t[1], NULL, join, &c);
 	join(&a);
-	pthread_join(t, NULL);
-	CHECK(a.rc == 0 && b.rc == 0);
-	if (a.rc || b.rc)
+	pthread_join(t[0], NULL);
+	pthread_join(t[1], NULL);
+	CHECK(a.rc == 0 && b.rc == 0 && c.rc == 0);
+	if (a.rc || b.rc || c.rc)
 		return;
 	struct gale_group *g = b.g;
 	uint64_t rec = dp_rec_bytes(8);
 	uint64_t pos = f == F_PAST_RING_END ? g->ring_bytes - rec : 20 * rec;
-	int good = advance(&a, &b, pos);
+	int good = advance(&a, &b, &c, pos);
 	uint64_t big_round = 1u << 30;
 	switch (f) {
 	case F_LEN_ZERO:
@@ -151,25 +164,48 @@ run_case(enum fault f)
 	case F_COUNT:
 		break;
 	}
-	struct gale_msg m[8];
-	int got = 0, rc = 0;
-	for (int i = 0; i < 2000 && (rc = gale_poll(a.g, m, 8)) >= 0; i++) {
-		got += rc;
-		gale_release(a.g, rc);
+	/* Members 0 and 2 run (member 1 is not polled again); within 5 s both must
+	 * be in view 2 without member 1, having delivered nothing more. */
+	int got = 0;
+	struct gale_view va, vc;
+	for (int i = 0; i < 50000; i++) {
+		int n = pump(&a);
+		got += n > 0 ? n : 0;
+		n = pump(&c);
+		got += n > 0 ? n : 0;
+		gale_group_view(a.g, &va);
+		gale_group_view(c.g, &vc);
+		if (va.epoch == 2 && vc.epoch == 2)
+			break;
 		usleep(100);
 	}
-	struct gale_counters c;
-	gale_group_counters(a.g, &c);
+	struct gale_counters ca, cc;
+	gale_group_counters(a.g, &ca);
+	gale_group_counters(c.g, &cc);
 	struct gale_group_status st;
 	gale_group_status(a.g, &st);
-	CHECK(rc == -GALE_ESTOPPED);
-	CHECK(c.invalid_records == 1);
-	CHECK(st.status == GALE_STATUS_STOPPED_FAILURE && st.failed_id == 1);
+	CHECK(va.epoch == 2 && va.n_members == 2 && va.members[0].id == 0 &&
+	      va.members[1].id == 2);
+	CHECK(vc.epoch == 2 && vc.n_members == 2);
+	CHECK(st.status == GALE_STATUS_RUNNING);
+	CHECK(ca.invalid_records == 1 && cc.invalid_records == 1);
 	CHECK(got == 0); /* nothing of the bad record */
-	diag("%s: stopped after %d good records, invalid_records %llu", fault_name[f], good,
-	     (unsigned long long)c.invalid_records);
-	gale_node_destroy(a.node);
+	/* The group goes on: a message from member 0 reaches member 2 in view 2. */
+	CHECK(gale_send(a.g, "good one", 8) == 0);
+	gale_flush(a.g);
+	int c_got = 0;
+	for (int i = 0; i < 20000 && c_got == 0; i++) {
+		pump(&a);
+		int n = pump(&c);
+		c_got += n > 0 ? n : 0;
+		usleep(50);
+	}
+	CHECK(c_got == 1);
+	diag("%s: excluded after %d good records, invalid_records %llu and %llu", fault_name[f],
+	     good, (unsigned long long)ca.invalid_records, (unsigned long long)cc.invalid_records);
 	gale_node_destroy(b.node);
+	gale_node_destroy(a.node);
+	gale_node_destroy(c.node);
 }
 
 int
