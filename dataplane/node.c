@@ -97,6 +97,10 @@ gale_node_create(const struct gale_node_conf *conf, struct gale_node **out)
 	struct gb_logger lg = { .fn = conf->log_fn,
 				.arg = conf->log_arg,
 				.level = conf->log_level ? conf->log_level : GB_LOG_WARN };
+	/* GALE_LOG_LEVEL (3 err .. 7 debug) overrides the default, for debugging. */
+	const char *env = getenv("GALE_LOG_LEVEL");
+	if (!conf->log_level && env && env[0] >= '3' && env[0] <= '7' && !env[1])
+		lg.level = env[0] - '0';
 	if ((unsigned)conf->threading > GALE_THREADING_AGENT) {
 		gb_log(&lg, GB_LOG_ERR, "GALE-CONF-INVALID",
 		       "threading %d is invalid: valid: GALE_THREADING_APP, GALE_THREADING_AGENT",

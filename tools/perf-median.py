@@ -2,7 +2,8 @@
 """Run gale-perf --json several times and print each run and the medians.
 
 usage: tools/perf-median.py [--runs N] [--perf PATH] -- GALE-PERF-ARGS...
-The machine is shared and noisy: quote medians, with the command.
+The machine is shared and noisy: quote medians, with the command. With
+--kill/--stop, the view changes of every run and their median are printed too.
 """
 import argparse
 import json
@@ -38,7 +39,15 @@ for i, d in enumerate(rows):
     line = f"run {i + 1}: gale {fig(d)}"
     if "baseline" in d:
         line += f" | baseline {fig(d['baseline'])} | ratio_msgs {d['ratio_msgs']:.3f}"
+    if "view_changes" in d:
+        line += " | view changes: " + (", ".join(
+            f"epoch {v['epoch']} {v['ms']:.1f} ms" for v in d["view_changes"]) or "none")
     print(line)
+if "view_changes" in rows[0]:
+    all_vc = [v["ms"] for d in rows for v in d["view_changes"]]
+    if all_vc:
+        print(f"view changes: {len(all_vc)} in {len(rows)} runs, median {statistics.median(all_vc):.1f} ms, "
+              f"min {min(all_vc):.1f} ms, max {max(all_vc):.1f} ms (fault -> view installed at every survivor)")
 
 
 def med(key, sub=None, base=False):

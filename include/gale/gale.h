@@ -80,7 +80,7 @@ struct gale_node_conf {
 	int cpu;
 	gale_log_fn log_fn; /**< replaces the default sink (stderr); NULL = default */
 	void *log_arg;
-	int log_level; /**< 0 = GALE_LOG_WARN */
+	int log_level; /**< 0 = GALE_LOG_WARN, or the environment's GALE_LOG_LEVEL (3..7) */
 };
 
 /** One member of a view. */
