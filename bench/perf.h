@@ -36,6 +36,7 @@ struct perf_opts {
 		double at_s;
 	} faults[PERF_MAX_FAULTS];
 	unsigned n_faults;
+	double join_at_s; /* --join-at; < 0: none */
 	uint64_t seed;
 };
 
@@ -69,6 +70,7 @@ struct perf_shared {
 	_Atomic uint64_t t_start_ns; /* set by the parent once every member joined */
 	_Atomic uint32_t abort_run;
 	uint64_t t_fault_ns[PERF_MAX_FAULTS];
+	uint64_t t_join_ns; /* when the --join-at member was started */
 	struct perf_slot slot[GALE_MAX_MEMBERS];
 };
 

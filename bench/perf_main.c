@@ -43,6 +43,8 @@ static const char usage_text[] =
 	"  --stop MEMBER@SECONDS SIGSTOP a member (a hang): the others exclude it; it gets\n"
 	"                        SIGCONT once they did (or 5 s later), and must stop\n"
 	"  --cont MEMBER@SECONDS SIGCONT a stopped member at that time instead\n"
+	"  --join-at SECONDS     start one more member (id = --members) that joins the running\n"
+	"                        group then, gets its state, and delivers with the others\n"
 	"  --log-dir DIR         write DIR/member-<id>.log delivery logs\n"
 	"  --seed N              random sizes seed (default 1)\n"
 	"  --json                print one JSON object instead of text\n"
@@ -158,6 +160,7 @@ parse_args(int argc, char **argv, struct perf_opts *o)
 		O_KILL,
 		O_STOP,
 		O_CONT,
+		O_JOINAT,
 		O_LOGDIR,
 		O_SEED,
 		O_JSON,
@@ -180,6 +183,7 @@ parse_args(int argc, char **argv, struct perf_opts *o)
 		{ "kill", required_argument, 0, O_KILL },
 		{ "stop", required_argument, 0, O_STOP },
 		{ "cont", required_argument, 0, O_CONT },
+		{ "join-at", required_argument, 0, O_JOINAT },
 		{ "log-dir", required_argument, 0, O_LOGDIR },
 		{ "seed", required_argument, 0, O_SEED },
 		{ "json", no_argument, 0, O_JSON },
@@ -196,6 +200,7 @@ parse_args(int argc, char **argv, struct perf_opts *o)
 				 .threading = GALE_THREADING_APP,
 				 .driver = "shm",
 				 .pin = true,
+				 .join_at_s = -1,
 				 .seed = 1 };
 	bool senders_set = false;
 	opterr = 0;
@@ -270,6 +275,9 @@ parse_args(int argc, char **argv, struct perf_opts *o)
 		case O_CONT:
 			parse_fault(o, "--cont", optarg, SIGCONT);
 			break;
+		case O_JOINAT:
+			o->join_at_s = parse_double("--join-at", optarg, 0, 86400);
+			break;
 		case O_LOGDIR:
 			o->log_dir = optarg;
 			break;
@@ -294,6 +302,9 @@ parse_args(int argc, char **argv, struct perf_opts *o)
 	}
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
+	if (o->join_at_s >= 0 && o->members >= GALE_MAX_MEMBERS)
+		usage_error("--join-at needs room for one more member: --members at most %d",
+			    GALE_MAX_MEMBERS - 1);
 	if (o->senders > o->members)
 		usage_error("--senders %u is invalid with --members %u: valid: 1 to %u", o->senders,
 			    o->members, o->members);
@@ -346,7 +357,8 @@ cleanup_shm(const char *group)
 
 struct view_change {
 	uint64_t epoch;
-	double ms; /* from the fault to the view installed at every survivor */
+	double ms; /* from the fault (or the joiner's start) to the view installed everywhere */
+	bool join;
 };
 
 struct run {
@@ -357,6 +369,13 @@ struct run {
 	uint32_t n_vc;
 	struct view_change vc[PERF_MAX_VIEWS];
 };
+
+/* Member processes in all: the initial ones, and the joiner of --join-at. */
+static uint32_t
+procs(const struct perf_opts *o)
+{
+	return o->members + (o->join_at_s >= 0 ? 1 : 0);
+}
 
 /* A --stop member without its own --cont. */
 static bool
@@ -373,7 +392,7 @@ static bool
 excluded_everywhere(const struct perf_opts *o, struct perf_shared *sh, uint64_t faulted,
 		    uint32_t id)
 {
-	for (uint32_t i = 0; i < o->members; i++) {
+	for (uint32_t i = 0; i < procs(o); i++) {
 		if (faulted & (1ull << i) || atomic_load(&sh->slot[i].stopped))
 			continue;
 		if (atomic_load(&sh->slot[i].view_mask) & (1ull << id))
@@ -392,7 +411,7 @@ time_view_changes(const struct perf_opts *o, struct perf_shared *sh, struct run 
 	for (uint64_t e = 2; e < 2 + PERF_MAX_VIEWS && run->n_vc < PERF_MAX_VIEWS; e++) {
 		uint64_t prev = 0, mask = 0, last = 0;
 		bool seen = false;
-		for (uint32_t i = 0; i < o->members; i++) {
+		for (uint32_t i = 0; i < procs(o); i++) {
 			struct perf_slot *s = &sh->slot[i];
 			uint32_t nv = atomic_load(&s->n_views);
 			for (uint32_t k = 1; k < nv; k++) {
@@ -412,10 +431,14 @@ time_view_changes(const struct perf_opts *o, struct perf_shared *sh, struct run 
 			if (o->faults[f].sig != SIGCONT && (gone & (1ull << o->faults[f].member)) &&
 			    sh->t_fault_ns[f] && (!t_fault || sh->t_fault_ns[f] < t_fault))
 				t_fault = sh->t_fault_ns[f];
-		if (!gone || !t_fault || last < t_fault)
+		bool join = !gone && o->join_at_s >= 0 && (mask & ~prev & (1ull << o->members));
+		if (join)
+			t_fault = sh->t_join_ns;
+		if ((!gone && !join) || !t_fault || last < t_fault)
 			continue;
-		run->vc[run->n_vc++] =
-			(struct view_change){ .epoch = e, .ms = (double)(last - t_fault) / 1e6 };
+		run->vc[run->n_vc++] = (struct view_change){
+			.epoch = e, .ms = (double)(last - t_fault) / 1e6, .join = join
+		};
 	}
 }
 
@@ -452,7 +475,7 @@ run_gale(const struct perf_opts *o, struct run *run)
 	snprintf(group, sizeof(group), "perf-%d", (int)getpid());
 	cleanup_shm(group);
 	fflush(NULL);
-	pid_t pids[GALE_MAX_MEMBERS];
+	pid_t pids[GALE_MAX_MEMBERS] = { 0 };
 	for (uint32_t i = 0; i < o->members; i++) {
 		pids[i] = fork();
 		if (pids[i] < 0) {
@@ -490,7 +513,8 @@ run_gale(const struct perf_opts *o, struct run *run)
 
 	/* Wait for the members; fire the faults on time; give up if the run hangs. */
 	double limit_s = (o->duration_s > 0 ? o->duration_s : 0) + 120;
-	uint32_t left = o->members;
+	uint32_t left = procs(o);
+	bool join_done = o->join_at_s < 0;
 	bool fired[PERF_MAX_FAULTS] = { false }, resumed[PERF_MAX_FAULTS] = { false };
 	memset(run, 0, sizeof(*run));
 	uint32_t n_out = 0;
@@ -503,7 +527,21 @@ run_gale(const struct perf_opts *o, struct run *run)
 	int exit_st[GALE_MAX_MEMBERS] = { 0 };
 	while (left) {
 		uint64_t now = perf_now_ns();
-		bool pending = false;
+		bool pending = !join_done;
+		if (!join_done && now - t0 >= (uint64_t)(o->join_at_s * 1e9)) {
+			/* A new member joins the running group (--join-at). */
+			uint32_t j = o->members;
+			sh->t_join_ns = now;
+			pids[j] = fork();
+			if (pids[j] < 0) {
+				perror("gale-perf: fork");
+				pids[j] = 0;
+				left--;
+			} else if (pids[j] == 0) {
+				_exit(perf_member_main(o, sh, j, group) ? 3 : 0);
+			}
+			join_done = true;
+		}
 		for (unsigned f = 0; f < o->n_faults; f++) {
 			const struct perf_fault *ft = &o->faults[f];
 			if (!fired[f] && now - t0 >= (uint64_t)(ft->at_s * 1e9)) {
@@ -525,8 +563,9 @@ run_gale(const struct perf_opts *o, struct run *run)
 			fprintf(stderr,
 				"gale-perf: the run did not end within %.0f s: killing it\n",
 				limit_s);
-			for (uint32_t i = 0; i < o->members; i++)
-				kill(pids[i], SIGKILL);
+			for (uint32_t i = 0; i < procs(o); i++)
+				if (pids[i] > 0)
+					kill(pids[i], SIGKILL);
 		}
 		int st;
 		pid_t p = waitpid(-1, &st, pending ? WNOHANG : 0);
@@ -536,7 +575,7 @@ run_gale(const struct perf_opts *o, struct run *run)
 			usleep(1000);
 			continue;
 		}
-		for (uint32_t i = 0; i < o->members; i++)
+		for (uint32_t i = 0; i < procs(o); i++)
 			if (pids[i] == p)
 				exit_st[i] = st;
 		left--;
@@ -548,7 +587,7 @@ run_gale(const struct perf_opts *o, struct run *run)
 	memset(r, 0, sizeof(*r));
 	uint64_t t_end = t0, msgs = 0, deliveries = 0, bytes_sent = 0;
 	double cpu = 0;
-	for (uint32_t i = 0; i < o->members; i++) {
+	for (uint32_t i = 0; i < procs(o); i++) {
 		struct perf_slot *s = &sh->slot[i];
 		int st = exit_st[i];
 		bool faulted = run->faulted & (1ull << i);
@@ -689,7 +728,7 @@ main(int argc, char **argv)
 		       "\"driver\":\"%s\",\"rate\":%.1f,\"failed_members\":%d,",
 		       o.members, o.senders, o.size_min, o.size_max, gale_mode_name(o.mode),
 		       o.driver, o.rate, run.failed);
-		if (o.n_faults) {
+		if (o.n_faults || o.join_at_s >= 0) {
 			printf("\"faults\":[");
 			for (unsigned f = 0; f < o.n_faults; f++)
 				printf("%s{\"signal\":\"%s\",\"member\":%u,\"at_s\":%g}", f ? "," : "",
@@ -699,8 +738,9 @@ main(int argc, char **argv)
 				       o.faults[f].member, o.faults[f].at_s);
 			printf("],\"view_changes\":[");
 			for (uint32_t i = 0; i < run.n_vc; i++)
-				printf("%s{\"epoch\":%llu,\"ms\":%.3f}", i ? "," : "",
-				       (unsigned long long)run.vc[i].epoch, run.vc[i].ms);
+				printf("%s{\"epoch\":%llu,\"ms\":%.3f,\"cause\":\"%s\"}", i ? "," : "",
+				       (unsigned long long)run.vc[i].epoch, run.vc[i].ms,
+				       run.vc[i].join ? "join" : "fault");
 			printf("],\"view_change_ms\":%.3f,", view_change_median(&run));
 		}
 		print_result_json(r);
@@ -722,9 +762,11 @@ main(int argc, char **argv)
 			printf(", rate %.0f/s per sender", o.rate);
 		printf("\n");
 		for (uint32_t i = 0; i < run.n_vc; i++)
-			printf("view change to epoch %llu: %.3f ms from the fault to the view "
-			       "installed at every survivor\n",
-			       (unsigned long long)run.vc[i].epoch, run.vc[i].ms);
+			printf("view change to epoch %llu: %.3f ms from the %s to the view "
+			       "installed at every %s\n",
+			       (unsigned long long)run.vc[i].epoch, run.vc[i].ms,
+			       run.vc[i].join ? "joiner's start" : "fault",
+			       run.vc[i].join ? "member" : "survivor");
 		if (!run.failed && !o.n_faults)
 			print_result_text("gale", r);
 		if (!run.failed && !o.n_faults && o.rate == 0)

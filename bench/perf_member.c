@@ -102,7 +102,7 @@ struct member {
 		uint64_t digest;
 	} *hist;
 	uint64_t hist_mask;
-	int views_lost; /* views past PERF_MAX_VIEWS, not timed */
+	bool got_state; /* a joiner: the state arrived */
 };
 
 static void
@@ -202,12 +202,37 @@ all_delivered(struct member *m)
 static bool
 all_done(struct member *m)
 {
-	for (uint32_t i = 0; i < m->o->members; i++)
+	for (uint32_t i = 0; i < GALE_MAX_MEMBERS; i++)
 		if ((m->view_mask & (1ull << i)) &&
 		    !atomic_load_explicit(&m->sh->slot[i].done, memory_order_acquire) &&
 		    !atomic_load_explicit(&m->sh->slot[i].stopped, memory_order_acquire))
 			return false;
 	return true;
+}
+
+/* State transfer: the state of a gale-perf member is how many messages it
+ * delivered from each sender; a joiner starts counting from there. */
+static int64_t
+state_get(void *arg, void *buf, size_t cap)
+{
+	struct member *m = arg;
+	if (cap >= sizeof(m->delivered_from))
+		memcpy(buf, m->delivered_from, sizeof(m->delivered_from));
+	return (int64_t)sizeof(m->delivered_from);
+}
+
+static void
+state_put(void *arg, const void *state, size_t len)
+{
+	struct member *m = arg;
+	if (len != sizeof(m->delivered_from)) {
+		fprintf(stderr, "gale-perf: member %u: a state of %zu bytes, expected %zu\n", m->id,
+			len, sizeof(m->delivered_from));
+		m->me->error = -EPROTO;
+		return;
+	}
+	memcpy(m->delivered_from, state, len);
+	m->got_state = true;
 }
 
 static const char *
@@ -340,13 +365,17 @@ perf_member_main(const struct perf_opts *o, struct perf_shared *sh, uint32_t id,
 	m.hist = calloc(m.hist_mask + 1, sizeof(*m.hist));
 	if (!m.hist)
 		return -ENOMEM;
+	/* A member past the initial ones is the --join-at joiner: it asks them all. */
 	struct gale_group_conf gc = { .name = group,
 				      .driver = o->driver,
 				      .mode = o->mode,
 				      .my_id = id,
 				      .n_members = o->members,
 				      .ring_bytes = o->ring_bytes,
+				      .join_running = id >= o->members,
 				      .on_view = on_view,
+				      .on_state_get = state_get,
+				      .on_state_put = state_put,
 				      .cb_arg = &m };
 	rc = gale_group_join(m.node, &gc, &m.g);
 	if (rc) {

@@ -37,6 +37,7 @@
 
 #define POLL_MS 5	 /* longest sleep: heartbeats are every 10 ms by default */
 #define MAX_PENDING 16 /* commands waiting for room in the command ring */
+#define MAX_PORTS (2 * MBR_MAX)
 
 struct embed {
 	struct gale_group *g;
@@ -59,7 +60,7 @@ struct embed {
 	struct {
 		uint32_t id;
 		uint16_t port;
-	} ports[MBR_MAX];
+	} ports[MAX_PORTS];
 	struct dp_cmd pending[MAX_PENDING];
 	unsigned n_pending;
 	uint64_t drops[MBR_DEC_ERR_MAX];
@@ -72,6 +73,23 @@ port_of(const struct embed *e, uint32_t id)
 		if (e->ports[i].id == id)
 			return e->ports[i].port;
 	return 0;
+}
+
+/* Member id's control plane is at 127.0.0.1:port (from its region or its datagrams). */
+static void
+set_port(struct embed *e, uint32_t id, uint16_t port)
+{
+	if (!port)
+		return;
+	for (uint32_t i = 0; i < e->n_ports; i++)
+		if (e->ports[i].id == id) {
+			e->ports[i].port = port;
+			return;
+		}
+	if (e->n_ports < MAX_PORTS) {
+		e->ports[e->n_ports].id = id;
+		e->ports[e->n_ports++].port = port;
+	}
 }
 
 static void
@@ -156,7 +174,10 @@ receive_all(struct embed *e, uint64_t now)
 {
 	uint8_t buf[MBR_WIRE_MAX + 1];
 	for (;;) {
-		ssize_t n = recv(e->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		struct sockaddr_in from;
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(e->fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from,
+				     &fl);
 		if (n < 0)
 			return;
 		struct mbr_msg m;
@@ -171,6 +192,8 @@ receive_all(struct embed *e, uint64_t now)
 		}
 		if (e->dp_hung || e->dp_faulted)
 			continue; /* this member is as good as dead: let the others see it */
+		if (from.sin_addr.s_addr == htonl(INADDR_LOOPBACK) && !port_of(e, m.from))
+			set_port(e, m.from, ntohs(from.sin_port)); /* a joiner asking */
 		if (!e->started && m.epoch == e->sm.view.epoch)
 			for (uint32_t r = 0; r < e->sm.view.n; r++)
 				if (e->sm.view.ids[r] == m.from)
@@ -200,8 +223,12 @@ take_events(struct embed *e, uint64_t now)
 		case DP_EVT_FAULT:
 			e->dp_faulted = true; /* stopped: it says nothing more */
 			break;
+		case DP_EVT_INSTALLED:
+			for (uint32_t i = 0; i < ev.n && i < GALE_MAX_MEMBERS; i++)
+				set_port(e, ev.ids[i], ev.ports[i]);
+			break;
 		default:
-			break; /* INSTALLED, STALE: the dataplane logged them */
+			break; /* STALE: the dataplane logged it */
 		}
 	}
 }
@@ -276,6 +303,37 @@ embed_free(struct embed *e)
 	free(e);
 }
 
+/*
+ * A joiner: keep its dataplane going until the group installed a view with
+ * it (taken by gale_poll(), which reports it through on_view), then until
+ * the state for that view arrived (on_state_put), within join_timeout.
+ */
+static int
+wait_joined(struct gale_group *g, struct embed *e, const struct gale_group_conf *c)
+{
+	uint64_t deadline = gb_now_ns() + e->join_timeout_ns;
+	struct gale_view v = { 0 };
+	struct gale_group_status st;
+	int rc = -EAGAIN;
+	while (gb_now_ns() < deadline) {
+		gale_poll(g, NULL, 0); /* hands out nothing: the state comes first */
+		gale_group_view(g, &v);
+		gale_group_status(g, &st);
+		if (st.status != GALE_STATUS_JOINING && st.status != GALE_STATUS_RUNNING)
+			break;
+		if (v.epoch && (rc = dp_group_fetch_state(g)) != -EAGAIN)
+			break;
+		gb_sleep_ns(200000);
+	}
+	if (rc)
+		gb_log(e->log, GB_LOG_ERR, "GALE-JOIN-FAILED",
+		       "member %u could not join group %s: %s", c->my_id, c->name,
+		       !v.epoch ? "no view with it was installed in time"
+		       : rc == -EAGAIN ? "its state did not arrive in time"
+				       : gale_strerror(rc));
+	return rc == -EAGAIN ? -ETIMEDOUT : rc;
+}
+
 int
 gale_group_join(struct gale_node *node, const struct gale_group_conf *c, struct gale_group **out)
 {
@@ -314,14 +372,6 @@ gale_group_join(struct gale_node *node, const struct gale_group_conf *c, struct 
 	e->group_hash = gb_fnv1a64(c->name, strlen(c->name));
 	e->fail_timeout_ns = dp_group_fail_timeout_ns(g);
 	e->join_timeout_ns = dp_group_join_timeout_ns(g);
-	struct gale_view v;
-	gale_group_view(g, &v);
-	struct mbr_view mv = { .epoch = v.epoch, .n = v.n_members };
-	for (uint32_t r = 0; r < v.n_members; r++) {
-		mv.ids[r] = v.members[r].id;
-		e->ports[e->n_ports].id = v.members[r].id;
-		e->ports[e->n_ports++].port = dp_group_peer_port(g, v.members[r].id);
-	}
 	uint64_t now = gb_now_ns();
 	e->start_ns = e->dp_hb_ns = now;
 	struct mbr_conf mc = { .my_id = c->my_id,
@@ -329,7 +379,24 @@ gale_group_join(struct gale_node *node, const struct gale_group_conf *c, struct 
 			       .hb_interval_ns = c->hb_interval_ns,
 			       .hb_timeout_ns = c->hb_timeout_ns };
 	struct mbr_ops ops = { .send = net_send, .action = on_action, .arg = e };
-	rc = mbr_init(&e->sm, &mc, &ops, &mv, now);
+	if (c->join_running) {
+		uint32_t contacts[MBR_MAX];
+		for (uint32_t i = 0; i < c->n_members; i++) {
+			contacts[i] = c->member_ids ? c->member_ids[i] : i;
+			set_port(e, contacts[i], dp_group_peer_port(g, contacts[i]));
+		}
+		e->started = true; /* no start-up grace: the group runs already */
+		rc = mbr_init_joiner(&e->sm, &mc, &ops, contacts, c->n_members, now);
+	} else {
+		struct gale_view v;
+		gale_group_view(g, &v);
+		struct mbr_view mv = { .epoch = v.epoch, .n = v.n_members };
+		for (uint32_t r = 0; r < v.n_members; r++) {
+			mv.ids[r] = v.members[r].id;
+			set_port(e, v.members[r].id, dp_group_peer_port(g, v.members[r].id));
+		}
+		rc = mbr_init(&e->sm, &mc, &ops, &mv, now);
+	}
 	if (rc == 0)
 		rc = dp_group_start(g);
 	if (rc == 0)
@@ -340,6 +407,13 @@ gale_group_join(struct gale_node *node, const struct gale_group_conf *c, struct 
 		return rc;
 	}
 	dp_group_set_embed(g, e);
+	if (c->join_running) {
+		rc = wait_joined(g, e, c);
+		if (rc) {
+			gale_group_leave(g);
+			return rc;
+		}
+	}
 	*out = g;
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include "group.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 /*
@@ -160,9 +161,53 @@ stopped(struct gale_group *g, uint32_t st, int max)
  * (its deliveries follow), count this member's cut sends, open sends again,
  * tell the dataplane, then the upcall.
  */
+/*
+ * The view being taken adds members: the lowest-ranked member that was in
+ * the previous view asks the app for its state and publishes it for them.
+ */
+static void
+give_state(struct gale_group *g, const struct gale_view *old, const struct gale_view *v)
+{
+	bool adds = false;
+	uint32_t giver = UINT32_MAX;
+	for (uint32_t k = 0; k < v->n_members; k++) {
+		bool was = false;
+		for (uint32_t r = 0; r < old->n_members; r++)
+			was |= old->members[r].id == v->members[k].id;
+		adds |= !was;
+		if (was && giver == UINT32_MAX)
+			giver = k;
+	}
+	if (!adds || giver != v->my_rank)
+		return;
+	size_t cap = 65536;
+	uint8_t *buf = malloc(cap);
+	int64_t len = -1;
+	while (buf && g->on_state_get) {
+		len = g->on_state_get(g->cb_arg, buf, cap);
+		if (len < 0 || (size_t)len <= cap)
+			break;
+		uint8_t *bigger = realloc(buf, (size_t)len);
+		if (!bigger)
+			break;
+		buf = bigger;
+		cap = (size_t)len;
+	}
+	if (len < 0 || (size_t)len > cap)
+		len = 0; /* no state, or no memory for it: the joiners get an empty one */
+	int rc = buf ? g->ops->state_publish(g->drv, v->epoch, buf, (size_t)len) : -ENOMEM;
+	gb_log(g->log, rc ? GB_LOG_ERR : GB_LOG_INFO, "GALE-STATE-SENT",
+	       "member %u %s the state (%lld bytes) for the members joining in view %llu%s%s",
+	       v->members[v->my_rank].id, rc ? "could not publish" : "published", (long long)len,
+	       (unsigned long long)v->epoch, rc ? ": " : "", rc ? gale_strerror(rc) : "");
+	free(buf);
+}
+
 static void
 take_view(struct gale_group *g)
 {
+	if (g->app_view.n_members)
+		give_state(g, &g->app_view, &g->next_view);
 	g->app_view = g->next_view;
 	g->app_n = g->app_view.n_members;
 	memcpy(g->app_rows, g->next_rows, g->app_n * sizeof(g->app_rows[0]));

@@ -58,6 +58,9 @@ struct dp_evt {
 	uint64_t epoch;
 	uint64_t recv[GALE_MAX_MEMBERS];      /* DP_EVT_ROW: messages received per rank */
 	uint64_t delivered[GALE_MAX_MEMBERS]; /* DP_EVT_ROW: messages delivered per rank */
+	uint32_t n;			      /* DP_EVT_INSTALLED: the view's members, */
+	uint32_t ids[GALE_MAX_MEMBERS];
+	uint16_t ports[GALE_MAX_MEMBERS]; /* and their control ports */
 };
 
 struct dp_ctl {
@@ -96,8 +99,13 @@ int dp_group_open(struct gale_node *node, const struct gale_group_conf *conf, ui
 int dp_group_start(struct gale_group *g);
 /* The group's control block. */
 struct dp_ctl *dp_group_ctl(struct gale_group *g);
-/* Control port published by member `id` of the current view (0 unknown). */
+/* Control port published by member `id` of the current view or, on a
+ * joiner, of a member it asks (0 unknown). Before dp_group_start() only. */
 uint16_t dp_group_peer_port(struct gale_group *g, uint32_t id);
+/* Joiner, app thread, after its first view was taken: fetch the state the
+ * group published for that view and hand it to on_state_put. 0, or -EAGAIN
+ * not yet there, or another -errno. */
+int dp_group_fetch_state(struct gale_group *g);
 /* The embedded control plane's state, kept with the group. */
 void dp_group_set_embed(struct gale_group *g, void *embed);
 void *dp_group_embed(const struct gale_group *g);

@@ -66,9 +66,13 @@ check_conf(struct gb_logger *lg, const struct gale_group_conf *c)
 			if (c->member_ids && c->member_ids[j] == id)
 				BAD("member id %u appears twice in member_ids", id);
 	}
-	if (!found)
+	if (!found && !c->join_running)
 		BAD("my_id %u is not in the view: valid: one of the %u member ids", c->my_id,
 		    c->n_members);
+	if (found && c->join_running)
+		BAD("my_id %u is among the members to ask (join_running): a joiner needs an id "
+		    "of its own",
+		    c->my_id);
 	if (c->ring_bytes && (!gb_is_pow2(c->ring_bytes) || c->ring_bytes < MIN_RING_BYTES ||
 			      c->ring_bytes > MAX_RING_BYTES))
 		BAD("ring_bytes %llu is invalid: valid: a power of two from %llu to %llu (0 = "
@@ -86,16 +90,25 @@ check_conf(struct gb_logger *lg, const struct gale_group_conf *c)
 #undef BAD
 }
 
-/* What every member must agree on; a peer with another digest is refused. */
+/* What every member must agree on; a peer with another digest is refused.
+ * (The initial view is compared at attach: joiners come without one.) */
 static uint64_t
 conf_digest(const struct gale_group *g)
 {
-	uint64_t v[4] = { DP_LAYOUT_VERSION, g->mode, g->n, g->ring_bytes };
-	uint64_t h = gb_fnv1a64(v, sizeof(v));
-	uint32_t ids[GALE_MAX_MEMBERS];
-	for (uint32_t i = 0; i < g->n; i++)
-		ids[i] = g->view.members[i].id;
-	return h ^ gb_fnv1a64(ids, g->n * sizeof(ids[0])) * GB_FNV64_PRIME;
+	uint64_t v[3] = { DP_LAYOUT_VERSION, g->mode, g->ring_bytes };
+	return gb_fnv1a64(v, sizeof(v));
+}
+
+/* A member of the same initial view must have started with the same one. */
+static bool
+same_initial_view(const struct gale_group *g, const struct dp_row *row)
+{
+	if (row->n_members != g->n)
+		return false;
+	for (uint32_t r = 0; r < g->n; r++)
+		if (row->member_ids[r] != g->view.members[r].id)
+			return false;
+	return true;
 }
 
 static const char *
@@ -178,6 +191,14 @@ attach_all(struct gale_group *g, uint64_t timeout_ns)
 					       p->id, (int)g->view.members[r].pid);
 					return -GALE_ESTOPPED;
 				}
+				if (!g->joining && !same_initial_view(g, p->row)) {
+					gb_log(g->log, GB_LOG_ERR, "GALE-JOIN-FAILED",
+					       "member %u was started with another initial view "
+					       "(%u members): every member must list the same ids "
+					       "in the same order",
+					       p->id, p->row->n_members);
+					return -GALE_ECONFIG;
+				}
 				continue;
 			}
 			if (rc != -EAGAIN) {
@@ -231,8 +252,14 @@ dp_group_open(struct gale_node *node, const struct gale_group_conf *c, uint16_t 
 	g->cb_arg = c->cb_arg;
 	g->claim_pos = UINT64_MAX;
 	g->publish_batch = c->publish_batch ? c->publish_batch : DEF_PUBLISH_BATCH;
-	g->view.epoch = 1;
-	g->epoch32 = 1;
+	g->on_state_get = c->on_state_get;
+	g->on_state_put = c->on_state_put;
+	g->joining = c->join_running;
+	/* A joiner attaches the members it asks (as if they were a view, for
+	 * attach_all()), keeps their control ports, then has no view until the
+	 * group installs one with it. */
+	g->view.epoch = g->joining ? 0 : 1;
+	g->epoch32 = (uint32_t)g->view.epoch;
 	g->view.n_members = g->n;
 	for (uint32_t r = 0; r < g->n; r++) {
 		uint32_t id = c->member_ids ? c->member_ids[r] : r;
@@ -265,10 +292,10 @@ dp_group_open(struct gale_node *node, const struct gale_group_conf *c, uint16_t 
 	g->row->layout_version = DP_LAYOUT_VERSION;
 	g->row->member_id = c->my_id;
 	g->row->mode = g->mode;
-	g->row->n_members = g->n;
+	g->row->n_members = g->joining ? 0 : g->n;
 	g->row->ring_bytes = g->ring_bytes;
 	g->row->epoch = g->view.epoch;
-	for (uint32_t r = 0; r < g->n; r++)
+	for (uint32_t r = 0; r < g->row->n_members; r++)
 		g->row->member_ids[r] = g->view.members[r].id;
 	g->row->ctl_port = ctl_port;
 	atomic_store_explicit(&g->row->row_epoch, g->view.epoch, memory_order_relaxed);
@@ -279,6 +306,17 @@ dp_group_open(struct gale_node *node, const struct gale_group_conf *c, uint16_t 
 	if (rc) {
 		group_free(g);
 		return rc;
+	}
+	if (g->joining) {
+		g->n_contacts = g->n;
+		for (uint32_t r = 0; r < g->n; r++) {
+			g->contact_ids[r] = g->peers[r].id;
+			g->contact_ports[r] = g->peers[r].row->ctl_port;
+		}
+		memset(g->peers, 0, sizeof(g->peers));
+		memset(&g->view, 0, sizeof(g->view));
+		g->n = 0;
+		g->my_rank = 0;
 	}
 	uint64_t now = gb_now_ns();
 	for (uint32_t r = 0; r < g->n; r++)
@@ -300,6 +338,8 @@ dp_group_open(struct gale_node *node, const struct gale_group_conf *c, uint16_t 
 int
 dp_group_start(struct gale_group *g)
 {
+	if (g->joining)
+		return dp_node_add_group(g->node, g); /* JOINING until a view has it */
 	atomic_store_explicit(&g->status, GALE_STATUS_RUNNING, memory_order_release);
 	int rc = dp_node_add_group(g->node, g);
 	if (rc)
@@ -326,6 +366,27 @@ dp_group_peer_port(struct gale_group *g, uint32_t id)
 	for (uint32_t r = 0; r < g->n; r++)
 		if (g->peers[r].id == id && g->peers[r].row)
 			return g->peers[r].row->ctl_port;
+	for (uint32_t i = 0; i < g->n_contacts; i++)
+		if (g->contact_ids[i] == id)
+			return g->contact_ports[i];
+	return 0;
+}
+
+int
+dp_group_fetch_state(struct gale_group *g)
+{
+	void *data;
+	size_t len;
+	int rc = g->ops->state_fetch(g->drv, g->app_view.epoch, &data, &len);
+	if (rc)
+		return rc;
+	if (g->on_state_put)
+		g->on_state_put(g->cb_arg, data, len);
+	gb_log(g->log, GB_LOG_INFO, "GALE-STATE-RECEIVED",
+	       "member %u received the group's state (%zu bytes) for view %llu",
+	       g->app_view.members[g->app_view.my_rank].id, len,
+	       (unsigned long long)g->app_view.epoch);
+	free(data);
 	return 0;
 }
 

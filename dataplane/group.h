@@ -38,6 +38,7 @@ struct dp_peer {
 	uint32_t id;
 	bool failed;	/* its ring is not read any more (corrupt) */
 	bool suspected; /* reported to the control plane in this epoch */
+	bool need_base; /* new in this view: its start is read once it switched */
 	uint64_t seen;	     /* bytes of its ring published (its tail as last read) */
 	uint64_t nr_seen;    /* its next_round as last read (before `seen`) */
 	uint64_t deliv_pos;  /* next record to deliver */
@@ -76,6 +77,13 @@ struct gale_group {
 	struct gb_logger *log;
 	char name[GALE_NAME_MAX + 1];
 	void *embed; /* the embedded control plane's state (control/embed.c) */
+	gale_state_get_fn on_state_get;
+	gale_state_put_fn on_state_put;
+	/* A joiner, until a view has it: the members it asks, and their ports. */
+	bool joining;
+	uint32_t n_contacts;
+	uint32_t contact_ids[GALE_MAX_MEMBERS];
+	uint16_t contact_ports[GALE_MAX_MEMBERS];
 
 	/* App thread: send state. */
 	gb_cache_aligned uint64_t commit_pos; /* end of committed records (private copy) */

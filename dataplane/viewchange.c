@@ -85,6 +85,9 @@ dp_suspect(struct gale_group *g, uint32_t rank, const char *why)
 	dp_ctl_post(g, &e);
 }
 
+static int attach_new(struct gale_group *g, struct dp_peer *p, struct gale_member *m, uint32_t id,
+		      uint64_t now);
+
 /* The dataplane cannot apply what it was told: log, tell control, stop. */
 static void
 vc_fault(struct gale_group *g, const char *why)
@@ -161,6 +164,66 @@ start_install(struct gale_group *g, const struct dp_cmd *c)
 	g->vc = DP_VC_TRIM;
 }
 
+/* Tell control the view is in, with every member's control port. */
+static void
+post_installed(struct gale_group *g)
+{
+	struct dp_evt e = { .type = DP_EVT_INSTALLED, .epoch = g->view.epoch, .n = g->n };
+	for (uint32_t r = 0; r < g->n; r++) {
+		e.ids[r] = g->peers[r].id;
+		e.ports[r] = g->peers[r].row->ctl_port;
+	}
+	dp_ctl_post(g, &e);
+}
+
+/* A joiner's first view: map every member, start its own stream at 0. */
+static void
+join_install(struct gale_group *g, const struct dp_cmd *c)
+{
+	uint64_t now = gb_now_ns();
+	struct gale_view v = { .epoch = c->epoch, .n_members = c->n, .my_rank = UINT32_MAX };
+	if (c->n < 1 || c->n > GALE_MAX_MEMBERS || c->epoch < 2) {
+		vc_fault(g, "told to install an invalid first view");
+		return;
+	}
+	for (uint32_t k = 0; k < c->n; k++) {
+		if (c->ids[k] == g->ctl.my_id)
+			v.my_rank = k;
+		if (attach_new(g, &g->peers[k], &v.members[k], c->ids[k], now)) {
+			vc_fault(g, "a member of the first view cannot be reached");
+			return;
+		}
+	}
+	if (v.my_rank == UINT32_MAX) {
+		vc_fault(g, "told to install a first view without this member");
+		return;
+	}
+	g->view = v;
+	g->n = c->n;
+	g->my_rank = v.my_rank;
+	g->epoch32 = (uint32_t)c->epoch;
+	g->joining = false;
+	g->liveness_ns = now;
+	g->vc_start_ns = now;
+	struct dp_row *row = g->row;
+	atomic_store_explicit(&row->epoch_base, 0, memory_order_relaxed);
+	/* R14: its (zero) arrays describe this view from here on. */
+	atomic_store_explicit(&row->row_epoch, c->epoch, memory_order_release);
+	for (uint32_t k = 0; k < c->n; k++)
+		g->next_rows[k] = g->peers[k].row;
+	g->next_view = v;
+	g->next_resent_first = 0;
+	g->marker_at = 0;
+	atomic_store_explicit(&g->send_gate, c->epoch << 1, memory_order_release);
+	atomic_store_explicit(&g->status, GALE_STATUS_RUNNING, memory_order_release);
+	/* R17: the app takes this view in gale_group_join(). */
+	atomic_store_explicit(&g->view_pub, c->epoch, memory_order_release);
+	post_installed(g);
+	gb_log(g->log, GB_LOG_INFO, "GALE-VIEW-INSTALL",
+	       "member %u joined: installed view %llu with %u members", g->ctl.my_id,
+	       (unsigned long long)c->epoch, c->n);
+}
+
 unsigned
 dp_ctl_work(struct gale_group *g)
 {
@@ -172,10 +235,14 @@ dp_ctl_work(struct gale_group *g)
 	const struct dp_cmd *cmd = &c->cmd[g->cmd_tail & (DP_CTL_CMDS - 1)];
 	switch (cmd->type) {
 	case DP_CMD_WEDGE:
-		wedge(g);
+		if (!g->joining)
+			wedge(g);
 		break;
 	case DP_CMD_INSTALL:
-		start_install(g, cmd);
+		if (g->joining)
+			join_install(g, cmd);
+		else
+			start_install(g, cmd);
 		break;
 	case DP_CMD_STOP:
 		dp_group_stop(g, (enum gale_status)cmd->status, g->view.members[g->my_rank].id,
@@ -286,6 +353,30 @@ restamp(struct gale_group *g, uint64_t from, uint64_t to, uint32_t epoch32, uint
 	}
 }
 
+/* Map member id's region for a view that adds it; 0 or -errno (logged). */
+static int
+attach_new(struct gale_group *g, struct dp_peer *p, struct gale_member *m, uint32_t id,
+	   uint64_t now)
+{
+	const void *region;
+	int rc = g->ops->attach(g->drv, id, &region);
+	if (rc) {
+		gb_log(g->log, GB_LOG_ERR, "GALE-VIEW-FAULT",
+		       "member %u cannot map new member %u's region: %s",
+		       g->ctl.my_id, id, gale_strerror(rc));
+		return rc;
+	}
+	memset(p, 0, sizeof(*p));
+	p->id = id;
+	p->row = (const struct dp_row *)((const uint8_t *)region + DP_ROW_OFFSET);
+	p->ring = (const uint8_t *)region + DP_RING_OFFSET;
+	p->need_base = id != g->ctl.my_id;
+	p->hb_change_ns = now;
+	m->id = id;
+	m->pid = g->ops->peer_pid(g->drv, id);
+	return 0;
+}
+
 /* Everything up to the trim is delivered: enter the new view. */
 static void
 switch_view(struct gale_group *g)
@@ -299,15 +390,17 @@ switch_view(struct gale_group *g)
 			if (c->ids[k] == g->peers[r].id)
 				map[r] = (uint8_t)k;
 	}
+	struct dp_peer np[GALE_MAX_MEMBERS];
+	struct gale_view v = { .epoch = c->epoch, .n_members = c->n };
+	uint64_t now = gb_now_ns();
 	for (uint32_t k = 0; k < c->n; k++) {
 		if (c->ids[k] == g->view.members[g->my_rank].id)
 			my_new = k;
 		bool known = false;
 		for (uint32_t r = 0; r < g->n; r++)
 			known |= map[r] == k;
-		if (!known) {
-			vc_fault(g, "the new view has a member that joined: joins need state "
-				    "transfer, which this dataplane does not do yet");
+		if (!known && attach_new(g, &np[k], &v.members[k], c->ids[k], now)) {
+			vc_fault(g, "a member that joins cannot be reached");
 			return;
 		}
 	}
@@ -336,8 +429,6 @@ switch_view(struct gale_group *g)
 			g->own_next_round = round + 1;
 	}
 
-	struct dp_peer np[GALE_MAX_MEMBERS];
-	uint64_t now = gb_now_ns();
 	for (uint32_t r = 0; r < g->n; r++) {
 		if (map[r] == DP_NO_RANK)
 			continue;
@@ -356,13 +447,10 @@ switch_view(struct gale_group *g)
 		if (g->dq_rank[k] != DP_NO_RANK)
 			g->dq_rank[k] = map[g->dq_rank[k]];
 	}
-	struct gale_view v = { .epoch = epoch, .n_members = c->n, .my_rank = my_new };
-	for (uint32_t k = 0; k < c->n; k++) {
-		v.members[k].id = c->ids[k];
-		for (uint32_t r = 0; r < g->n; r++)
-			if (map[r] == k)
-				v.members[k].pid = g->view.members[r].pid;
-	}
+	v.my_rank = my_new;
+	for (uint32_t r = 0; r < g->n; r++)
+		if (map[r] != DP_NO_RANK)
+			v.members[map[r]] = g->view.members[r];
 	memcpy(g->peers, np, c->n * sizeof(np[0]));
 	g->n = c->n;
 	g->my_rank = my_new;
@@ -399,8 +487,7 @@ switch_view(struct gale_group *g)
 	atomic_store_explicit(&g->send_gate, epoch << 1, memory_order_release);
 	g->vc = DP_VC_NONE;
 	g->liveness_ns = now;
-	struct dp_evt e = { .type = DP_EVT_INSTALLED, .epoch = epoch };
-	dp_ctl_post(g, &e);
+	post_installed(g);
 	gb_log(g->log, GB_LOG_INFO, "GALE-VIEW-INSTALL",
 	       "member %u installed view %llu with %u members, %.3f ms after it wedged; its "
 	       "sends of view %llu from seq %llu on are re-sent",

@@ -131,6 +131,16 @@ receive(struct gale_group *g)
 			}
 			continue; /* or it has not switched to this view yet */
 		}
+		if (gb_unlikely(p->need_base)) {
+			/* New to this view: its records start where its row says. */
+			uint64_t base = atomic_load_explicit(&p->row->epoch_base,
+							     memory_order_relaxed);
+			p->deliv_pos = p->seen = p->freed = base;
+			p->need_base = false;
+			atomic_store_explicit(&g->row->recv_pos[r], base, memory_order_relaxed);
+			/* R7 (as in apply_releases()). */
+			st_rel(&g->row->freed_pos[r], base);
+		}
 		uint64_t t = ld_acq(&p->row->tail);
 		if (t == p->seen || p->failed)
 			continue;
@@ -408,9 +418,14 @@ liveness(struct gale_group *g, uint64_t now)
 unsigned
 dp_group_work(struct gale_group *g)
 {
-	if (gb_unlikely(atomic_load_explicit(&g->status, memory_order_relaxed) !=
-			GALE_STATUS_RUNNING))
-		return 0;
+	uint32_t st = atomic_load_explicit(&g->status, memory_order_relaxed);
+	if (gb_unlikely(st != GALE_STATUS_RUNNING)) {
+		if (st != GALE_STATUS_JOINING)
+			return 0;
+		/* A joiner waits for the view that has it. */
+		atomic_store_explicit(&g->ctl.dp_heartbeat, ++g->passes, memory_order_relaxed);
+		return dp_ctl_work(g);
+	}
 	unsigned work = dp_ctl_work(g) + apply_releases(g);
 	if (gb_likely(g->vc == DP_VC_NONE)) {
 		if (g->agent)

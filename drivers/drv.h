@@ -57,6 +57,16 @@ struct drv_ops {
 	int (*peer_alive)(struct drv *d, uint32_t id);
 	/* process id of an attached peer (0 unknown). */
 	int32_t (*peer_pid)(struct drv *d, uint32_t id);
+	/*
+	 * State transfer to the members that join at view `epoch`: publish the
+	 * application state (copied; whole or not at all), and, on a joiner,
+	 * fetch what was published for that epoch into a malloc'd buffer the
+	 * caller frees. thread: the app's. blocks: no (a copy).
+	 * @return 0; fetch: -EAGAIN not there yet, -EPROTO not a valid state
+	 *   object; other -errno.
+	 */
+	int (*state_publish)(struct drv *d, uint64_t epoch, const void *data, size_t len);
+	int (*state_fetch)(struct drv *d, uint64_t epoch, void **data, size_t *len);
 	/* Unmap everything, remove this member's region. thread: any. */
 	void (*close)(struct drv *d);
 };

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The test command: install what is needed, check formatting, build with
 # -Werror and run every suite that can run here, then build with
-# address+undefined sanitizers, then with the thread sanitizer, and run the
-# unit and integration suites again in each.
+# address+undefined sanitizers (unit, integration and fault suites again),
+# then with the thread sanitizer (unit and integration).
 # Ends with one summary line: "summary: N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -34,12 +34,12 @@ run_build() {  # run_build DIR SUITES... -- MESON_ARGS...
 step "editorconfig (line ends, final newline, trailing whitespace, indentation)"
 python3 tools/check-editorconfig.py || failed_steps=$((failed_steps + 1))
 
-step "build and test (-Werror): unit, integration, sim, fuzz"
-run_build build-test unit integration sim fuzz -- || failed_steps=$((failed_steps + 1))
+step "build and test (-Werror): unit, integration, fault, sim, fuzz"
+run_build build-test unit integration fault sim fuzz -- || failed_steps=$((failed_steps + 1))
 
-step "sanitizers (address,undefined): unit, integration"
+step "sanitizers (address,undefined): unit, integration, fault"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    run_build build-asan unit integration -- -Db_sanitize=address,undefined -Db_lundef=false \
+    run_build build-asan unit integration fault -- -Db_sanitize=address,undefined -Db_lundef=false \
     || failed_steps=$((failed_steps + 1))
 
 step "sanitizer (thread): unit, integration"

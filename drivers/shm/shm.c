@@ -12,6 +12,11 @@
  * Liveness: each peer's process is watched through a pidfd, which becomes
  * readable the moment the process exits (zombie or not); where pidfd_open is
  * missing, kill(pid, 0) is the fallback.
+ *
+ * State transfer: the member that gives a joiner its state writes it to
+ * /dev/shm/gale.<group>.state.<epoch> (under a temporary name, renamed when
+ * complete, so a reader sees all of it or nothing); the joiner copies it.
+ * The writer removes it when it publishes the next one or closes.
  */
 #include "../drv.h"
 
@@ -24,6 +29,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -63,7 +69,106 @@ struct drv {
 	struct shm_peer peers[GALE_MAX_MEMBERS];
 	uint32_t peer_ids[GALE_MAX_MEMBERS];
 	unsigned n_peers;
+	uint64_t state_epoch; /* of the state object this member published last (0: none) */
 };
+
+#define STATE_MAGIC 0x3154535445414c47ull /* "GLAESTT1" */
+
+struct state_hdr {
+	uint64_t magic;
+	uint64_t epoch;
+	uint64_t len;
+	uint32_t from_id;
+	uint32_t pad;
+};
+
+static void
+state_name(char *buf, size_t n, const char *group, uint64_t epoch, const char *suffix)
+{
+	snprintf(buf, n, "/dev/shm/gale.%s.state.%llu%s", group, (unsigned long long)epoch,
+		 suffix);
+}
+
+static void
+state_remove(struct drv *d)
+{
+	if (!d->state_epoch)
+		return;
+	char path[128];
+	state_name(path, sizeof(path), d->group, d->state_epoch, "");
+	unlink(path);
+	d->state_epoch = 0;
+}
+
+static int
+shm_state_publish(struct drv *d, uint64_t epoch, const void *data, size_t len)
+{
+	char tmp[128], path[128];
+	state_name(tmp, sizeof(tmp), d->group, epoch, ".tmp");
+	state_name(path, sizeof(path), d->group, epoch, "");
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	struct state_hdr h = {
+		.magic = STATE_MAGIC, .epoch = epoch, .len = len, .from_id = d->conf.my_id
+	};
+	int rc = 0;
+	const uint8_t *p = data;
+	size_t off = 0;
+	if (write(fd, &h, sizeof(h)) != (ssize_t)sizeof(h))
+		rc = -EIO;
+	while (!rc && off < len) {
+		ssize_t n = write(fd, p + off, len - off);
+		if (n <= 0)
+			rc = n < 0 ? -errno : -EIO;
+		else
+			off += (size_t)n;
+	}
+	close(fd);
+	if (!rc && rename(tmp, path) != 0)
+		rc = -errno;
+	if (rc) {
+		unlink(tmp);
+		return rc;
+	}
+	state_remove(d); /* the previous one: its joiners have it or are gone */
+	d->state_epoch = epoch;
+	return 0;
+}
+
+static int
+shm_state_fetch(struct drv *d, uint64_t epoch, void **data, size_t *len)
+{
+	char path[128];
+	state_name(path, sizeof(path), d->group, epoch, "");
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -EAGAIN : -errno;
+	struct state_hdr h;
+	struct stat st;
+	int rc = 0;
+	if (read(fd, &h, sizeof(h)) != (ssize_t)sizeof(h) || fstat(fd, &st) != 0 ||
+	    h.magic != STATE_MAGIC || h.epoch != epoch || h.len != (uint64_t)st.st_size - sizeof(h))
+		rc = -EPROTO; /* not a complete state object */
+	uint8_t *buf = rc ? NULL : malloc(h.len ? h.len : 1);
+	if (!rc && !buf)
+		rc = -ENOMEM;
+	for (size_t off = 0; !rc && off < h.len;) {
+		ssize_t n = read(fd, buf + off, h.len - off);
+		if (n <= 0)
+			rc = n < 0 ? -errno : -EIO;
+		else
+			off += (size_t)n;
+	}
+	close(fd);
+	if (rc) {
+		free(buf);
+		return rc;
+	}
+	*data = buf;
+	*len = h.len;
+	return 0;
+}
 
 static void
 obj_name(char *buf, size_t n, const char *group, uint32_t id)
@@ -261,6 +366,7 @@ shm_peer_pid(struct drv *d, uint32_t id)
 static void
 shm_close(struct drv *d)
 {
+	state_remove(d);
 	for (unsigned i = 0; i < d->n_peers; i++) {
 		if (d->peers[i].hdr)
 			munmap((void *)d->peers[i].hdr, d->conf.region_bytes);
@@ -282,5 +388,7 @@ const struct drv_ops drv_shm_ops = {
 	.attach = shm_attach,
 	.peer_alive = shm_peer_alive,
 	.peer_pid = shm_peer_pid,
+	.state_publish = shm_state_publish,
+	.state_fetch = shm_state_fetch,
 	.close = shm_close,
 };

@@ -124,6 +124,17 @@ struct gale_group_status {
 
 typedef void (*gale_view_fn)(void *arg, const struct gale_view *view);
 typedef void (*gale_status_fn)(void *arg, const struct gale_group_status *st);
+/**
+ * State transfer, sender side: called on one member (the lowest-ranked one
+ * that was in the previous view) when a view adds members, on its app
+ * thread, after it handled every delivery of the previous view and before
+ * the first of the new one. Write the application's state into buf (cap
+ * bytes) and return its length; if it needs more, return the length it
+ * needs and it is called again with a buffer that large. < 0: no state.
+ */
+typedef int64_t (*gale_state_get_fn)(void *arg, void *buf, size_t cap);
+/** State transfer, joiner side: the state, before the joiner's first delivery. */
+typedef void (*gale_state_put_fn)(void *arg, const void *state, size_t len);
 
 struct gale_group_conf {
 	const char *name;   /**< group name: [A-Za-z0-9_.-]{1,47}; required */
@@ -132,6 +143,11 @@ struct gale_group_conf {
 	uint32_t my_id;		    /**< this member's id (must appear in member_ids) */
 	uint32_t n_members;	    /**< size of the static initial view, 1..GALE_MAX_MEMBERS */
 	const uint32_t *member_ids; /**< n_members ids in rank order; NULL = 0..n-1 */
+	/** Join a group that is already running instead: member_ids (n_members
+	 *  of them, my_id not among them) are members to ask; the view comes
+	 *  from the group, and on_state_put receives the state before the
+	 *  first delivery. gale_group_join() returns once both happened. */
+	bool join_running;
 	uint64_t ring_bytes;	  /**< send ring size, power of two, 64 KiB to 1 GiB; 0 = 16 MiB */
 	uint64_t join_timeout_ns; /**< how long gale_group_join() waits for peers; 0 = 10 s */
 	uint64_t fail_timeout_ns; /**< a peer whose dataplane heartbeat stalls this long is
@@ -145,6 +161,8 @@ struct gale_group_conf {
 	uint32_t publish_batch;
 	gale_view_fn on_view;	  /**< view upcall (on the thread that calls gale_poll()) */
 	gale_status_fn on_status; /**< stop upcall (same thread) */
+	gale_state_get_fn on_state_get; /**< state for joiners (NULL: an empty state) */
+	gale_state_put_fn on_state_put; /**< state received when joining (join_running) */
 	void *cb_arg;
 };
 

@@ -20,6 +20,9 @@
 #                     3 go on; the 2, resumed, stop and never install a view
 #   majority-lost     5 members, 3 SIGKILLed at once: the 2 left stop
 #                     (minority) and deliver nothing further
+#   join-under-load   4 members, 3 of them flooding; member 4 joins after 1 s,
+#                     gets the state, then delivers exactly what the others
+#                     deliver in its first view, in the same order
 set -u
 perf=$1 check=$2 case=$3
 members=5 mode=safe
@@ -31,6 +34,7 @@ two-kills) faults=(--kill 1@1 --kill 3@1) ;;
 stop-cont) faults=(--stop 2@1) members=3 mode=fifo ;;
 partition-3-2) faults=(--stop 3@1 --stop 4@1) ;;
 majority-lost) faults=(--kill 0@1 --kill 1@1 --kill 2@1) mode=total ;;
+join-under-load) faults=(--join-at 1 --rate 0) members=4 ;;
 *) echo "unknown case '$case'"; exit 2 ;;
 esac
 dir=$(mktemp -d /tmp/gale-fault.XXXXXX)
@@ -40,13 +44,29 @@ out=$(timeout 120 "$perf" --members "$members" --senders 3 --mode "$mode" --dura
 rc=$?
 echo "$out"
 [ $rc -eq 0 ] || { echo "FAIL: gale-perf exited $rc"; exit 1; }
+logs=$members
+[ "$case" = join-under-load ] && logs=$((members + 1))
 python3 - "$out" <<'PY' || exit 1
 import json, sys
 d = json.loads(sys.argv[1])
 vc = ", ".join(f"epoch {v['epoch']}: {v['ms']:.1f} ms" for v in d["view_changes"])
-print(f"view changes: {vc or 'none'}; median {d['view_change_ms']:.1f} ms")
+print(f"view changes: {vc or 'none'}; median {d['view_change_ms']:.1f} ms; "
+      f"{d['msgs']} messages sent")
 PY
-"$check" --mode "$mode" --expect-members "$members" "$dir" || { echo "FAIL: checker"; exit 1; }
+"$check" --mode "$mode" --expect-members "$logs" "$dir" || { echo "FAIL: checker"; exit 1; }
+if [ "$case" = join-under-load ]; then
+    # The joiner's first view, and what it delivered there, against each other member.
+    first=$(grep -m1 '^V ' "$dir/member-4.log" | cut -d' ' -f2)
+    mine=$(grep "^D $first " "$dir/member-4.log" | md5sum)
+    n=$(grep -c "^D $first " "$dir/member-4.log")
+    echo "joiner: first view $first, $n deliveries there"
+    [ "$n" -gt 0 ] || { echo "FAIL: the joiner delivered nothing"; exit 1; }
+    for m in 0 1 2 3; do
+        [ "$(grep "^D $first " "$dir/member-$m.log" | md5sum)" = "$mine" ] ||
+            { echo "FAIL: member $m delivered otherwise than the joiner in view $first"; exit 1; }
+    done
+    echo "the joiner delivered exactly what members 0-3 delivered in view $first, in the same order"
+fi
 if [ "$case" = partition-3-2 ]; then
     for m in 3 4; do
         views=$(grep -c '^V ' "$dir/member-$m.log")

@@ -5,7 +5,7 @@
 set -u
 build=$1 n=${2:-20}
 here=$(dirname "$0")
-cases="kill-member kill-leader kill-leader-mid two-kills stop-cont partition-3-2 majority-lost"
+cases="kill-member kill-leader kill-leader-mid two-kills stop-cont partition-3-2 majority-lost join-under-load"
 t0=$(date +%s)
 for i in $(seq 1 "$n"); do
     for c in $cases; do
