@@ -25,7 +25,7 @@ free_floor(struct gale_group *g)
 			return g->free_floor;
 		/* A7: pairs with R7 in apply_releases(); that member is done with the bytes. */
 		uint64_t v = atomic_load_explicit(&row->freed_pos[me], memory_order_acquire);
-		atomic_thread_fence(memory_order_acquire);
+		/* The acquire above keeps this re-read after it (sequence lock). */
 		if (atomic_load_explicit(&row->row_epoch, memory_order_relaxed) != epoch)
 			return g->free_floor;
 		if (v < m)

@@ -8,11 +8,13 @@
  *   heartbeats    each side bumps its word; the other sees a hang or death
  *
  * Both rings are single-producer single-consumer with fixed-size entries,
- * and the block holds no pointers, so it can live in process memory (the
- * embedded control thread, today) or in a shared mapping (a galed process).
- * The dataplane looks at the command ring once per pass (one load); the
- * control side is woken through `wake_fd` (an eventfd) when an event is
- * posted, which happens only during view changes and failures.
+ * and the block holds no pointers: it is a shared mapping,
+ * /dev/shm/gale.<group>.ctl.<id>, created by the dataplane, used in place
+ * by the embedded control thread or mapped by a galed process, and read by
+ * galectl (status, counters) which may also ask for a leave. The dataplane
+ * looks at the command ring once per pass (one load); an embedded control
+ * thread is woken through an eventfd when an event is posted (view changes
+ * and failures only), a galed process polls every millisecond.
  */
 #ifndef GALE_DATAPLANE_CTL_H
 #define GALE_DATAPLANE_CTL_H
@@ -23,6 +25,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define DP_CTL_VERSION 1
 #define DP_CTL_CMDS 8	/* command ring entries; power of two */
@@ -63,9 +66,32 @@ struct dp_evt {
 	uint16_t ports[GALE_MAX_MEMBERS]; /* and their control ports */
 };
 
+/* What the control side says of the membership (sequence lock: odd while written). */
+struct dp_ctl_status {
+	_Atomic uint64_t seq;
+	uint64_t epoch;
+	uint32_t state; /* 0 running, 1 wedged (a view change runs), 2 stopped */
+	uint32_t leader_id;
+	uint32_t n;
+	uint32_t ids[GALE_MAX_MEMBERS];
+	uint64_t installs, dropped, suspects;
+};
+
+#define DP_CTL_MAGIC 0x314c54434c414700ull /* "\0GALCTL1" */
+
 struct dp_ctl {
+	/* Set by the dataplane before the block is used (magic last, release),
+	 * read-only after. */
+	_Atomic uint64_t magic;
 	uint32_t version;
 	uint32_t my_id;
+	char group[GALE_NAME_MAX + 1];
+	uint32_t mode;
+	int32_t dp_pid; /* the dataplane's (application's) process */
+	uint64_t fail_timeout_ns;
+	uint32_t joiner; /* 1: init_ids are members to ask, not a view */
+	uint32_t n_init;
+	uint32_t init_ids[GALE_MAX_MEMBERS];
 	/* Command ring: head written by control, tail by the dataplane. */
 	gb_cache_aligned _Atomic uint64_t cmd_head; /* R12 pairs with A12 */
 	gb_cache_aligned _Atomic uint64_t cmd_tail;
@@ -74,10 +100,21 @@ struct dp_ctl {
 	gb_cache_aligned _Atomic uint64_t evt_tail;
 	gb_cache_aligned _Atomic uint64_t dp_heartbeat; /* bumped by every dataplane pass */
 	_Atomic uint64_t evt_lost;			/* events dropped on a full ring */
-	int wake_fd;					/* eventfd, or -1 */
+	gb_cache_aligned _Atomic int32_t ctl_pid;	/* the control side's process */
+	_Atomic uint64_t ctl_heartbeat;			/* bumped by its loop */
+	_Atomic uint32_t leave_req;			/* galectl (or the app) asks to leave */
+	struct dp_ctl_status status;			/* written by the control side */
+	struct gale_counters counters; /* the group's, copied by the dataplane every ms */
 	struct dp_cmd cmd[DP_CTL_CMDS];
 	struct dp_evt evt[DP_CTL_EVTS];
 };
+
+/* The block of member `id` of `group`: /dev/shm/gale.<group>.ctl.<id>. */
+static inline void
+dp_ctl_path(char *buf, size_t n, const char *group, uint32_t id)
+{
+	snprintf(buf, n, "/dev/shm/gale.%s.ctl.%u", group, id);
+}
 
 /* Control side: queue a command; false if the ring is full (retry later). */
 bool dp_ctl_push_cmd(struct dp_ctl *c, const struct dp_cmd *cmd);
@@ -106,6 +143,8 @@ uint16_t dp_group_peer_port(struct gale_group *g, uint32_t id);
  * group published for that view and hand it to on_state_put. 0, or -EAGAIN
  * not yet there, or another -errno. */
 int dp_group_fetch_state(struct gale_group *g);
+/* Wake the embedded control thread through this eventfd on every event (-1: none). */
+void dp_group_set_wake_fd(struct gale_group *g, int fd);
 /* The embedded control plane's state, kept with the group. */
 void dp_group_set_embed(struct gale_group *g, void *embed);
 void *dp_group_embed(const struct gale_group *g);

@@ -11,6 +11,9 @@
 #include "base/fnv.h"
 
 #include <errno.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -154,11 +157,55 @@ dp_group_stop(struct gale_group *g, enum gale_status st, uint32_t id, const char
 	       id, (int)pid, why);
 }
 
+/*
+ * The control block, in shared memory so that a galed process and galectl
+ * can map it. Created after the region: owning the region means no live
+ * process owns this id, so an old block of the same name is stale.
+ */
+static int
+ctl_create(struct gale_group *g, const struct gale_group_conf *c)
+{
+	dp_ctl_path(g->ctl_path, sizeof(g->ctl_path), c->name, c->my_id);
+	unlink(g->ctl_path);
+	int fd = open(g->ctl_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	int rc = ftruncate(fd, sizeof(struct dp_ctl)) ? -errno : 0;
+	void *p = rc ? MAP_FAILED
+		     : mmap(NULL, sizeof(struct dp_ctl), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (!rc && p == MAP_FAILED)
+		rc = -errno;
+	close(fd);
+	if (rc) {
+		unlink(g->ctl_path);
+		g->ctl_path[0] = 0;
+		return rc;
+	}
+	struct dp_ctl *b = p;
+	b->version = DP_CTL_VERSION;
+	b->my_id = c->my_id;
+	snprintf(b->group, sizeof(b->group), "%s", c->name);
+	b->mode = c->mode;
+	b->dp_pid = getpid();
+	b->fail_timeout_ns = g->fail_timeout_ns;
+	b->joiner = c->join_running;
+	b->n_init = c->n_members;
+	for (uint32_t i = 0; i < c->n_members; i++)
+		b->init_ids[i] = c->member_ids ? c->member_ids[i] : i;
+	atomic_store_explicit(&b->magic, DP_CTL_MAGIC, memory_order_release);
+	g->ctl = b;
+	return 0;
+}
+
 static void
 group_free(struct gale_group *g)
 {
 	if (g->drv)
 		g->ops->close(g->drv);
+	if (g->ctl) {
+		munmap(g->ctl, sizeof(struct dp_ctl));
+		unlink(g->ctl_path);
+	}
 	free(g);
 }
 
@@ -270,9 +317,7 @@ dp_group_open(struct gale_node *node, const struct gale_group_conf *c, uint16_t 
 	}
 	g->view.my_rank = g->my_rank;
 	atomic_store_explicit(&g->status, GALE_STATUS_JOINING, memory_order_relaxed);
-	g->ctl.version = DP_CTL_VERSION;
-	g->ctl.my_id = c->my_id;
-	g->ctl.wake_fd = -1;
+	g->ctl_wake_fd = -1;
 
 	struct drv_conf dc = { .group = c->name,
 			       .my_id = c->my_id,
@@ -289,6 +334,14 @@ dp_group_open(struct gale_node *node, const struct gale_group_conf *c, uint16_t 
 	}
 	g->row = (struct dp_row *)((uint8_t *)region + DP_ROW_OFFSET);
 	g->ring = (uint8_t *)region + DP_RING_OFFSET;
+	rc = ctl_create(g, c);
+	if (rc) {
+		gb_log(g->log, GB_LOG_ERR, "GALE-JOIN-FAILED",
+		       "group %s: cannot create member %u's control block %s: %s", c->name,
+		       c->my_id, g->ctl_path, gale_strerror(rc));
+		group_free(g);
+		return rc;
+	}
 	g->row->layout_version = DP_LAYOUT_VERSION;
 	g->row->member_id = c->my_id;
 	g->row->mode = g->mode;
@@ -357,7 +410,7 @@ dp_group_start(struct gale_group *g)
 struct dp_ctl *
 dp_group_ctl(struct gale_group *g)
 {
-	return &g->ctl;
+	return g->ctl;
 }
 
 uint16_t
@@ -420,6 +473,12 @@ dp_group_set_embed(struct gale_group *g, void *embed)
 	g->embed = embed;
 }
 
+void
+dp_group_set_wake_fd(struct gale_group *g, int fd)
+{
+	g->ctl_wake_fd = fd;
+}
+
 void *
 dp_group_embed(const struct gale_group *g)
 {
@@ -443,7 +502,7 @@ ring_released(struct gale_group *g)
 			return false;
 		uint64_t v = atomic_load_explicit(&row->freed_pos[g->app_view.my_rank],
 						  memory_order_acquire);
-		atomic_thread_fence(memory_order_acquire);
+		/* The acquire above keeps this re-read after it (sequence lock). */
 		if (atomic_load_explicit(&row->row_epoch, memory_order_relaxed) !=
 			    g->app_view.epoch ||
 		    v < g->last_rec_end)

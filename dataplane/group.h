@@ -147,7 +147,9 @@ struct gale_group {
 	uint8_t dq_rank[DP_DQ_SIZE];
 
 	/* The control channel (ctl.h): the control plane's only way in. */
-	struct dp_ctl ctl;
+	struct dp_ctl *ctl; /* a shared mapping of ctl_path */
+	int ctl_wake_fd;
+	char ctl_path[96];
 };
 
 struct gale_node {

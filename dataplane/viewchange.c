@@ -53,7 +53,7 @@ dp_ctl_pop_evt(struct dp_ctl *c, struct dp_evt *out)
 bool
 dp_ctl_post(struct gale_group *g, const struct dp_evt *e)
 {
-	struct dp_ctl *c = &g->ctl;
+	struct dp_ctl *c = g->ctl;
 	uint64_t head = atomic_load_explicit(&c->evt_head, memory_order_relaxed);
 	if (head - atomic_load_explicit(&c->evt_tail, memory_order_acquire) >= DP_CTL_EVTS) {
 		atomic_fetch_add_explicit(&c->evt_lost, 1, memory_order_relaxed);
@@ -62,10 +62,10 @@ dp_ctl_post(struct gale_group *g, const struct dp_evt *e)
 	c->evt[head & (DP_CTL_EVTS - 1)] = *e;
 	/* R13: the event is written; pairs with A13 in dp_ctl_pop_evt(). */
 	atomic_store_explicit(&c->evt_head, head + 1, memory_order_release);
-	if (c->wake_fd >= 0) {
+	if (g->ctl_wake_fd >= 0) {
 		uint64_t one = 1;
 		/* A full eventfd counter still wakes the reader: nothing to handle. */
-		(void)!write(c->wake_fd, &one, sizeof(one));
+		(void)!write(g->ctl_wake_fd, &one, sizeof(one));
 	}
 	return true;
 }
@@ -187,7 +187,7 @@ join_install(struct gale_group *g, const struct dp_cmd *c)
 		return;
 	}
 	for (uint32_t k = 0; k < c->n; k++) {
-		if (c->ids[k] == g->ctl.my_id)
+		if (c->ids[k] == g->ctl->my_id)
 			v.my_rank = k;
 		if (attach_new(g, &g->peers[k], &v.members[k], c->ids[k], now)) {
 			vc_fault(g, "a member of the first view cannot be reached");
@@ -220,14 +220,14 @@ join_install(struct gale_group *g, const struct dp_cmd *c)
 	atomic_store_explicit(&g->view_pub, c->epoch, memory_order_release);
 	post_installed(g);
 	gb_log(g->log, GB_LOG_INFO, "GALE-VIEW-INSTALL",
-	       "member %u joined: installed view %llu with %u members", g->ctl.my_id,
+	       "member %u joined: installed view %llu with %u members", g->ctl->my_id,
 	       (unsigned long long)c->epoch, c->n);
 }
 
 unsigned
 dp_ctl_work(struct gale_group *g)
 {
-	struct dp_ctl *c = &g->ctl;
+	struct dp_ctl *c = g->ctl;
 	/* A12: pairs with R12 in dp_ctl_push_cmd(); the command is written. */
 	if (atomic_load_explicit(&c->cmd_head, memory_order_acquire) == g->cmd_tail ||
 	    g->vc == DP_VC_TRIM)
@@ -363,14 +363,14 @@ attach_new(struct gale_group *g, struct dp_peer *p, struct gale_member *m, uint3
 	if (rc) {
 		gb_log(g->log, GB_LOG_ERR, "GALE-VIEW-FAULT",
 		       "member %u cannot map new member %u's region: %s",
-		       g->ctl.my_id, id, gale_strerror(rc));
+		       g->ctl->my_id, id, gale_strerror(rc));
 		return rc;
 	}
 	memset(p, 0, sizeof(*p));
 	p->id = id;
 	p->row = (const struct dp_row *)((const uint8_t *)region + DP_ROW_OFFSET);
 	p->ring = (const uint8_t *)region + DP_RING_OFFSET;
-	p->need_base = id != g->ctl.my_id;
+	p->need_base = id != g->ctl->my_id;
 	p->hb_change_ns = now;
 	m->id = id;
 	m->pid = g->ops->peer_pid(g->drv, id);
@@ -419,7 +419,7 @@ switch_view(struct gale_group *g)
 	 * is not corrupt (A14 in dp_peek()). */
 	struct dp_row *row = g->row;
 	atomic_store_explicit(&row->row_epoch, 0, memory_order_relaxed);
-	atomic_thread_fence(memory_order_release);
+	atomic_thread_fence(memory_order_seq_cst); /* cold path */
 	/* Re-send the cut messages (and, run to completion, the committed ones
 	 * not yet published) in place: same bytes, the new epoch's stamp. */
 	uint64_t end = g->agent ? g->seq_pos : g->commit_pos;
@@ -465,10 +465,11 @@ switch_view(struct gale_group *g)
 	/* R14: the row's rank-indexed arrays are rewritten under the sequence lock. */
 	for (uint32_t r = 0; r < GALE_MAX_MEMBERS; r++) {
 		bool in = r < g->n;
+		/* Release: a reader that sees a new value sees row_epoch 0 or later. */
 		atomic_store_explicit(&row->recv_pos[r], in ? g->peers[r].seen : 0,
-				      memory_order_relaxed);
+				      memory_order_release);
 		atomic_store_explicit(&row->freed_pos[r], in ? g->peers[r].freed : 0,
-				      memory_order_relaxed);
+				      memory_order_release);
 	}
 	atomic_store_explicit(&row->epoch_base, cut_pos, memory_order_relaxed);
 	atomic_store_explicit(&row->row_epoch, epoch, memory_order_release);

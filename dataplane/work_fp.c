@@ -191,7 +191,7 @@ dp_peek(struct gale_group *g, struct dp_peer *p, uint32_t *len_out)
 			 * re-stamp) its row reads 0 or that later epoch: this member
 			 * lags (see receive()). Any other epoch is a corrupt record. */
 			if ((int32_t)(h->epoch - g->epoch32) > 0) {
-				atomic_thread_fence(memory_order_acquire);
+				atomic_thread_fence(memory_order_seq_cst); /* cold path */
 				uint64_t pe = atomic_load_explicit(&p->row->row_epoch,
 								   memory_order_relaxed);
 				if (pe == 0 || pe > g->view.epoch) {
@@ -281,8 +281,9 @@ stable_of(struct gale_group *g, uint32_t r)
 	for (uint32_t j = 0; j < g->n; j++) {
 		if (j == r || j == g->my_rank)
 			continue;
+		/* Acquire: the sequence lock's re-read of row_epoch stays after it. */
 		uint64_t v =
-			atomic_load_explicit(&g->peers[j].row->recv_pos[r], memory_order_relaxed);
+			atomic_load_explicit(&g->peers[j].row->recv_pos[r], memory_order_acquire);
 		if (v < m)
 			m = v;
 	}
@@ -304,7 +305,7 @@ deliver_total(struct gale_group *g, uint64_t prod, uint64_t space, bool safe)
 		return 0;
 	if (safe) {
 		/* The rows' recv_pos count only while their sequence lock reads
-		 * this view before (A14) and after (fence, then a re-read): a
+		 * this view before (A14) and after (a re-read): a
 		 * member rewriting its row for a later view gives nothing. */
 		for (uint32_t j = 0; j < g->n; j++)
 			if (j != g->my_rank && ld_acq(&g->peers[j].row->row_epoch) != g->view.epoch)
@@ -312,7 +313,7 @@ deliver_total(struct gale_group *g, uint64_t prod, uint64_t space, bool safe)
 		for (uint32_t r = 0; r < g->n; r++)
 			if (head[r])
 				stable[r] = stable_of(g, r);
-		atomic_thread_fence(memory_order_acquire);
+		/* stable_of()'s acquire loads keep these re-reads after them. */
 		for (uint32_t j = 0; j < g->n; j++)
 			if (j != g->my_rank &&
 			    atomic_load_explicit(&g->peers[j].row->row_epoch,
@@ -423,7 +424,7 @@ dp_group_work(struct gale_group *g)
 		if (st != GALE_STATUS_JOINING)
 			return 0;
 		/* A joiner waits for the view that has it. */
-		atomic_store_explicit(&g->ctl.dp_heartbeat, ++g->passes, memory_order_relaxed);
+		atomic_store_explicit(&g->ctl->dp_heartbeat, ++g->passes, memory_order_relaxed);
 		return dp_ctl_work(g);
 	}
 	unsigned work = dp_ctl_work(g) + apply_releases(g);
@@ -444,7 +445,7 @@ dp_group_work(struct gale_group *g)
 	g->passes++;
 	/* Every pass: a member is alive as long as its dataplane runs. */
 	atomic_store_explicit(&g->row->heartbeat, g->passes, memory_order_relaxed);
-	atomic_store_explicit(&g->ctl.dp_heartbeat, g->passes, memory_order_relaxed);
+	atomic_store_explicit(&g->ctl->dp_heartbeat, g->passes, memory_order_relaxed);
 	dp_cnt_add(&g->c_polls, 1);
 	if (!work)
 		dp_cnt_add(&g->c_idle_polls, 1);
@@ -453,6 +454,8 @@ dp_group_work(struct gale_group *g)
 		if (now - g->liveness_ns >= DP_LIVENESS_PERIOD_NS) {
 			g->liveness_ns = now;
 			liveness(g, now);
+			/* For galectl: a copy of the counters, at most 1 ms old. */
+			gale_group_counters(g, &g->ctl->counters);
 		}
 	}
 	return work;

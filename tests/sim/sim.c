@@ -16,9 +16,22 @@
  * and at the end of a schedule with only minority crashes, no partition
  * and little loss: every live member installed a view of exactly the live
  * members (liveness).
+ *
+ * With --partition-3-2, every seed builds the 3/2 partition instead: 5
+ * members and nothing else failing (no joins, leaves, crashes or pauses),
+ * delays and loss (at most 5 %) from the seed, and from 50..600 ms the
+ * members {0,1,2} cut off from {3,4}, or, on half the seeds, {2,3,4} from
+ * {0,1} so that the leader (rank 0) is on the 2 side. The cut heals after
+ * 0..500 ms or never. Besides the checks above: the 2 side never installs a
+ * view and never runs in an epoch >= 2, it ends stopped (excluded or a
+ * minority), and every member of the 3 side installs a view of exactly the
+ * 3 side and ends in it (liveness). These hold once each side had time to
+ * suspect the other (DETECT_NS); a cut that heals sooner may legitimately
+ * end in a view that keeps a member of the 2 side, so it gets the checks
+ * above only (the summary counts these seeds).
  * A failing seed prints itself and the command that replays it.
  *
- * usage: gale-sim [--seeds N] [--start S] [--replay SEED] [--verbose]
+ * usage: gale-sim [--seeds N] [--start S] [--replay SEED] [--partition-3-2] [--verbose]
  */
 #include "membership/mbr.h"
 
@@ -34,6 +47,9 @@
 #define MS 1000000ull
 #define SIM_NS (1500 * MS)
 #define TICK_NS (2 * MS)
+/* A cut longer than this is seen on both sides before it heals: mbr's default heartbeat
+ * timeout, plus a tick for the cut to take effect and one to see the timeout. */
+#define DETECT_NS (100 * MS + 2 * TICK_NS)
 
 struct ev {
 	uint64_t at;
@@ -56,6 +72,8 @@ struct node {
 	bool left;	       /* called mbr_leave() */
 	uint64_t paused_until; /* SIGSTOP-like: no ticks, its datagrams wait in its socket */
 	bool has_view;	       /* installed at least one view */
+	bool three_view;       /* --partition-3-2: installed a view of exactly the 3 side */
+	bool flagged;	       /* --partition-3-2: reported running in a view of the 2 side */
 };
 
 static struct sim {
@@ -73,11 +91,15 @@ static struct sim {
 	bool installer_crash_armed; /* crash the first member to install a view */
 	double decide_loss;	    /* extra loss of DECIDE messages */
 	bool verbose;
+	bool p32;	   /* --partition-3-2: every seed is the 3/2 partition */
+	uint64_t two_side; /* with p32: the members of the 2 side (a mask of ids) */
+	bool decisive;	   /* with p32: the cut lasts long enough for both sides to see it */
 	/* agreement: per epoch, the first view and trim installed */
 	bool decided[256];
 	struct mbr_proposal decision[256];
 	int violations;
 	uint64_t installs, minority_stops, exclusions;
+	uint64_t short_cuts; /* with p32: seeds whose cut healed before DETECT_NS */
 } S;
 
 static uint64_t
@@ -106,7 +128,8 @@ violation(const char *fmt, ...)
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
-	printf("\n  replay: gale-sim --replay %" PRIu64 " --verbose\n", S.seed);
+	printf("\n  replay: gale-sim --replay %" PRIu64 "%s --verbose\n", S.seed,
+	       S.p32 ? " --partition-3-2" : "");
 }
 
 static bool
