@@ -308,10 +308,10 @@ shm_attach(struct drv *d, uint32_t id, const void **region)
 	}
 	/* A0: pairs with R0; after it the peer's initialised region is visible. */
 	int pidfd = -1;
-	if (atomic_load_explicit(&h->ready, memory_order_acquire))
-		pidfd = (int)syscall(SYS_pidfd_open, h->pid,
-				     0); /* before the check: no pid reuse */
-	if (!atomic_load_explicit(&h->ready, memory_order_acquire) || !pid_alive(h->pid)) {
+	bool ready = atomic_load_explicit(&h->ready, memory_order_acquire);
+	if (ready)
+		pidfd = (int)syscall(SYS_pidfd_open, h->pid, 0); /* before the check: no pid reuse */
+	if (!ready || !pid_alive(h->pid)) {
 		rc = -EAGAIN; /* not ready yet, or its owner just died */
 	} else if (h->magic != SHM_MAGIC || h->version != SHM_VERSION) {
 		rc = -GALE_EVERSION;
