@@ -279,6 +279,60 @@ check_install(struct node *nd, const struct mbr_proposal *p)
 	nd->last_epoch = e;
 }
 
+static uint64_t
+id_mask(const struct mbr_view *v)
+{
+	uint64_t mask = 0;
+	for (uint32_t i = 0; i < v->n; i++)
+		mask |= 1ull << (v->ids[i] % 64);
+	return mask;
+}
+
+static bool
+is_three_side(const struct mbr_view *v)
+{
+	return v->n == 3 && id_mask(v) == (0x1full & ~S.two_side);
+}
+
+/* --partition-3-2, on every install. */
+static void
+check_install_3_2(struct node *nd, const struct mbr_proposal *p)
+{
+	if (S.two_side & (1ull << nd->idx)) {
+		if (S.decisive)
+			violation("node %d of the 2 side installs epoch %" PRIu64
+				  " (%u members): the 2 side installed a view of its own",
+				  nd->idx, p->view.epoch, p->view.n);
+	} else if (p->view.epoch >= 2 && is_three_side(&p->view)) {
+		nd->three_view = true;
+	}
+}
+
+/* --partition-3-2, at the end of a seed whose cut both sides saw. */
+static void
+check_end_3_2(void)
+{
+	for (int i = 0; i < S.n; i++) {
+		struct node *nd = &S.nodes[i];
+		if (S.two_side & (1ull << i)) {
+			if (!nd->stopped || nd->sm.state != MBR_STOPPED)
+				violation("node %d of the 2 side ends %s in epoch %" PRIu64
+					  ": neither excluded nor stopped as a minority",
+					  i, nd->sm.state == MBR_RUNNING ? "running" : "wedged",
+					  nd->sm.view.epoch);
+		} else if (!nd->three_view) {
+			violation("node %d of the 3 side never installs a view of exactly the 3 "
+				  "side (liveness; it ends in epoch %" PRIu64 ", %u members)",
+				  i, nd->last_epoch, nd->view.n);
+		} else if (nd->stopped || !is_three_side(&nd->view)) {
+			violation("node %d of the 3 side ends %s in epoch %" PRIu64
+				  " (%u members), not in the view of the 3 side (liveness)",
+				  i, nd->stopped ? "stopped" : "running", nd->last_epoch,
+				  nd->view.n);
+		}
+	}
+}
+
 static void
 on_action(void *arg, enum mbr_action a, const struct mbr_proposal *p)
 {
@@ -316,6 +370,8 @@ on_action(void *arg, enum mbr_action a, const struct mbr_proposal *p)
 		if (S.verbose)
 			printf("%9.3f ms: node %d installs epoch %" PRIu64 " (%u members)\n",
 			       (double)S.now / 1e6, nd->idx, p->view.epoch, p->view.n);
+		if (S.p32)
+			check_install_3_2(nd, p);
 		check_install(nd, p);
 		break;
 	case MBR_ACT_EXCLUDED:
@@ -348,53 +404,80 @@ run_seed(uint64_t seed)
 	for (size_t i = 0; i < S.len; i++)
 		msg_put(S.heap[i].msg);
 	S.len = 0;
-	bool verbose = S.verbose;
+	bool verbose = S.verbose, p32 = S.p32;
 	struct mbr_msg **pool = S.pool;
 	size_t pool_len = S.pool_len, pool_cap = S.pool_cap;
 	struct ev *heap = S.heap;
 	size_t cap = S.cap;
 	int violations = S.violations;
-	uint64_t inst = S.installs, mino = S.minority_stops, excl = S.exclusions;
+	uint64_t inst = S.installs, mino = S.minority_stops, excl = S.exclusions,
+		 short_cuts = S.short_cuts;
 	memset(&S, 0, sizeof(S));
-	S.verbose = verbose;
+	S.verbose = verbose, S.p32 = p32;
 	S.pool = pool, S.pool_len = pool_len, S.pool_cap = pool_cap;
 	S.heap = heap, S.cap = cap;
 	S.violations = violations;
 	S.installs = inst, S.minority_stops = mino, S.exclusions = excl;
+	S.short_cuts = short_cuts;
 	S.seed = S.rng = seed;
 
-	S.n = (int)rnd_between(3, MAXN);
-	S.loss = (double)(rnd() % 4 == 0 ? rnd_between(0, 20) : 0) / 100.0;
-	S.dmin = rnd_between(100000, MS);
-	S.dmax = S.dmin + rnd_between(0, 4 * MS);
-	int crashes = (int)(rnd() % 4 == 0 ? rnd_between(0, (uint64_t)S.n) : rnd_between(0, 2));
-	bool partition = rnd() % 4 == 0;
-	S.leader_crash_armed = rnd() % 4 == 0;
-	if (rnd() % 4 == 0) {
-		S.installer_crash_armed = true;
-		S.decide_loss = 0.8;
+	int crashes = 0, joiners = 0, pauses = 0;
+	bool partition = true;
+	uint64_t crash_at[MAXN], start_at[MAXN + MAXJ], leave_at[MAXN + MAXJ];
+	uint64_t part_at, heal_at, pause_at = 0, pause_for = 0;
+	if (S.p32) {
+		/*
+		 * The 3/2 partition: 5 members, nothing but the cut and the network.
+		 * The initial view ranks them 0..4, so member 0 leads: the cut puts
+		 * {0,1,2} on one side and {3,4} on the other, or, on half the seeds,
+		 * {2,3,4} against {0,1}, the leader then in the minority. It heals
+		 * after 0..500 ms or, on half the seeds, never.
+		 */
+		S.n = S.total = 5;
+		S.loss = (double)(rnd() % 4 == 0 ? rnd_between(0, 5) : 0) / 100.0;
+		S.dmin = rnd_between(100000, MS);
+		S.dmax = S.dmin + rnd_between(0, 4 * MS);
+		part_at = rnd_between(50 * MS, 600 * MS);
+		heal_at = rnd() % 2 ? part_at + rnd_between(0, 500 * MS) : UINT64_MAX;
+		S.two_side = rnd() % 2 ? 0x03 : 0x18; /* {0,1} or {3,4} */
+		S.decisive = heal_at - part_at > DETECT_NS;
+		S.short_cuts += !S.decisive;
+		for (int i = 0; i < S.n; i++) {
+			crash_at[i] = leave_at[i] = UINT64_MAX;
+			start_at[i] = 0;
+		}
+	} else {
+		S.n = (int)rnd_between(3, MAXN);
+		S.loss = (double)(rnd() % 4 == 0 ? rnd_between(0, 20) : 0) / 100.0;
+		S.dmin = rnd_between(100000, MS);
+		S.dmax = S.dmin + rnd_between(0, 4 * MS);
+		crashes = (int)(rnd() % 4 == 0 ? rnd_between(0, (uint64_t)S.n) : rnd_between(0, 2));
+		partition = rnd() % 4 == 0;
+		S.leader_crash_armed = rnd() % 4 == 0;
+		if (rnd() % 4 == 0) {
+			S.installer_crash_armed = true;
+			S.decide_loss = 0.8;
+		}
+		for (int i = 0; i < S.n; i++)
+			crash_at[i] = UINT64_MAX;
+		for (int k = 0; k < crashes; k++)
+			crash_at[rnd() % (uint64_t)S.n] = rnd_between(50 * MS, 700 * MS);
+		part_at = rnd_between(50 * MS, 600 * MS);
+		heal_at = part_at + rnd_between(0, 500 * MS);
+		/* Joins (batched when close together) and a voluntary leave. */
+		joiners = rnd() % 3 == 0 ? (int)rnd_between(1, MAXJ) : 0;
+		S.total = S.n + joiners;
+		for (int i = 0; i < S.total; i++) {
+			start_at[i] = i < S.n ? 0 : rnd_between(20 * MS, 800 * MS);
+			leave_at[i] = UINT64_MAX;
+		}
+		if (rnd() % 5 == 0)
+			leave_at[rnd() % (uint64_t)S.n] = rnd_between(50 * MS, 800 * MS);
+		/* Pauses (SIGSTOP, then SIGCONT): sometimes of a majority at once. */
+		pauses = rnd() % 4 == 0 ? (int)rnd_between(1, (uint64_t)S.n) : 0;
+		pause_at = rnd_between(50 * MS, 700 * MS);
+		pause_for = rnd_between(50 * MS, 600 * MS);
 	}
-	uint64_t crash_at[MAXN];
-	for (int i = 0; i < S.n; i++)
-		crash_at[i] = UINT64_MAX;
-	for (int k = 0; k < crashes; k++)
-		crash_at[rnd() % (uint64_t)S.n] = rnd_between(50 * MS, 700 * MS);
-	uint64_t part_at = rnd_between(50 * MS, 600 * MS),
-		 heal_at = part_at + rnd_between(0, 500 * MS);
-	/* Joins (batched when close together) and a voluntary leave. */
-	int joiners = rnd() % 3 == 0 ? (int)rnd_between(1, MAXJ) : 0;
-	S.total = S.n + joiners;
-	uint64_t start_at[MAXN + MAXJ], leave_at[MAXN + MAXJ];
-	for (int i = 0; i < S.total; i++) {
-		start_at[i] = i < S.n ? 0 : rnd_between(20 * MS, 800 * MS);
-		leave_at[i] = UINT64_MAX;
-	}
-	if (rnd() % 5 == 0)
-		leave_at[rnd() % (uint64_t)S.n] = rnd_between(50 * MS, 800 * MS);
-	/* Pauses (SIGSTOP, then SIGCONT): sometimes of a majority at once. */
-	int pauses = rnd() % 4 == 0 ? (int)rnd_between(1, (uint64_t)S.n) : 0;
-	uint64_t pause_at = rnd_between(50 * MS, 700 * MS),
-		 pause_for = rnd_between(50 * MS, 600 * MS);
 
 	struct mbr_view v = { .epoch = 1, .n = (uint32_t)S.n };
 	for (int i = 0; i < S.n; i++)
@@ -403,7 +486,7 @@ run_seed(uint64_t seed)
 	for (int i = 0; i < S.total; i++) {
 		struct node *nd = &S.nodes[i];
 		nd->idx = i;
-		nd->side = (int)(rnd() % 2);
+		nd->side = S.p32 ? (int)(S.two_side >> i & 1) : (int)(rnd() % 2);
 		if (i >= S.n) {
 			nd->joiner = true; /* started by the loop below */
 			continue;
@@ -417,7 +500,18 @@ run_seed(uint64_t seed)
 		if (mbr_init(&nd->sm, &c, &ops, &v, 0) != 0)
 			violation("mbr_init failed for node %d", i);
 	}
-	if (S.verbose)
+	if (S.verbose && S.p32) {
+		printf("seed %" PRIu64 ": partition 3/2, %s, loss %.0f %%, delay %.1f-%.1f ms: "
+		       "{%s} cut off from the others at %.3f ms, ",
+		       seed, safe ? "safe" : "fifo/total", S.loss * 100, (double)S.dmin / 1e6,
+		       (double)S.dmax / 1e6, S.two_side == 0x03 ? "0,1 (the leader)" : "3,4",
+		       (double)part_at / 1e6);
+		if (heal_at == UINT64_MAX)
+			printf("never healing\n");
+		else
+			printf("healing at %.3f ms%s\n", (double)heal_at / 1e6,
+			       S.decisive ? "" : " (too soon: no 3/2 checks)");
+	} else if (S.verbose)
 		printf("seed %" PRIu64
 		       ": %d nodes + %d joiner(s), %s, loss %.0f %%, delay %.1f-%.1f ms, %d crash(es), "
 		       "partition %s, leader crash %s, installer crash %s\n",
@@ -494,6 +588,15 @@ run_seed(uint64_t seed)
 			if (!S.nodes[i].crashed && S.nodes[i].started &&
 			    S.now >= S.nodes[i].paused_until)
 				mbr_tick(&S.nodes[i].sm, S.now);
+		for (int i = 0; S.p32 && S.decisive && i < S.n; i++) {
+			struct node *nd = &S.nodes[i];
+			if ((S.two_side & (1ull << i)) && !nd->flagged &&
+			    nd->sm.state == MBR_RUNNING && nd->sm.view.epoch >= 2) {
+				nd->flagged = true;
+				violation("node %d of the 2 side runs in epoch %" PRIu64, i,
+					  nd->sm.view.epoch);
+			}
+		}
 	}
 
 	/* Liveness where it must hold: minority crashes, no partition, little loss. */
@@ -503,6 +606,8 @@ run_seed(uint64_t seed)
 			live++;
 			live_old += i < S.n;
 		}
+	if (S.p32 && S.decisive)
+		check_end_3_2();
 	bool simple =
 		!partition && !pauses && S.loss <= 0.05 && !S.decide_loss && 2 * live_old > S.n;
 	for (int i = 0; simple && i < S.total; i++) {
@@ -527,12 +632,14 @@ main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--replay") == 0 && i + 1 < argc) {
 			start = strtoull(argv[++i], NULL, 10);
 			seeds = 1;
+		} else if (strcmp(argv[i], "--partition-3-2") == 0) {
+			S.p32 = true;
 		} else if (strcmp(argv[i], "--verbose") == 0) {
 			S.verbose = true;
 		} else {
 			fprintf(stderr,
 				"usage: gale-sim [--seeds N] [--start S] [--replay SEED] "
-				"[--verbose]\n(unknown or incomplete: '%s')\n",
+				"[--partition-3-2] [--verbose]\n(unknown or incomplete: '%s')\n",
 				argv[i]);
 			return 2;
 		}
@@ -543,9 +650,12 @@ main(int argc, char **argv)
 		run_seed(s);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	printf("gale-sim: seeds %" PRIu64 "..%" PRIu64 ": %d violation(s); %" PRIu64
-	       " installs, %" PRIu64 " minority stops, %" PRIu64 " exclusions; %.1f s\n",
-	       start, start + seeds - 1, S.violations, S.installs, S.minority_stops, S.exclusions,
-	       secs);
+	printf("gale-sim: seeds %" PRIu64 "..%" PRIu64 "%s: %d violation(s); %" PRIu64
+	       " installs, %" PRIu64 " minority stops, %" PRIu64 " exclusions",
+	       start, start + seeds - 1, S.p32 ? " (partition 3/2)" : "", S.violations, S.installs,
+	       S.minority_stops, S.exclusions);
+	if (S.p32)
+		printf("; %" PRIu64 " cut(s) healed too soon for the 3/2 checks", S.short_cuts);
+	printf("; %.1f s\n", secs);
 	return S.violations ? 1 : 0;
 }
