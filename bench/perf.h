@@ -26,6 +26,7 @@ struct perf_opts {
 	enum gale_threading threading;
 	const char *driver;
 	const char *log_dir;
+	const char *galed; /* --galed PATH: one galed process per member, external control */
 	bool json;
 	bool baseline;
 	bool pin;
@@ -70,6 +71,7 @@ struct perf_shared {
 	_Atomic uint64_t t_start_ns; /* set by the parent once every member joined */
 	_Atomic uint32_t abort_run;
 	uint64_t t_fault_ns[PERF_MAX_FAULTS];
+	uint64_t t_fault_real_ns[PERF_MAX_FAULTS]; /* the same, CLOCK_REALTIME */
 	uint64_t t_join_ns; /* when the --join-at member was started */
 	struct perf_slot slot[GALE_MAX_MEMBERS];
 };

@@ -7,6 +7,8 @@
 #include "perf.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <time.h>
 #include <getopt.h>
 #include <glob.h>
 #include <stdarg.h>
@@ -49,6 +51,8 @@ static const char usage_text[] =
 	"  --seed N              random sizes seed (default 1)\n"
 	"  --json                print one JSON object instead of text\n"
 	"  --baseline            also run a plain SPSC shared-memory ring, print ratios\n"
+	"  --galed PATH          control plane in separate processes: one `PATH --dataplane`\n"
+	"                        per member (UDP on 127.0.0.1), instead of embedded threads\n"
 	"Each view change is timed from the fault to the new view installed at every\n"
 	"survivor (text: one line each; --json: view_changes, view_change_ms = median).\n"
 	"If the faults take away half of the members or more, the rest must stop as a\n"
@@ -165,6 +169,7 @@ parse_args(int argc, char **argv, struct perf_opts *o)
 		O_SEED,
 		O_JSON,
 		O_BASELINE,
+		O_GALED,
 		O_HELP
 	};
 	static const struct option opts[] = {
@@ -188,6 +193,7 @@ parse_args(int argc, char **argv, struct perf_opts *o)
 		{ "seed", required_argument, 0, O_SEED },
 		{ "json", no_argument, 0, O_JSON },
 		{ "baseline", no_argument, 0, O_BASELINE },
+		{ "galed", required_argument, 0, O_GALED },
 		{ "help", no_argument, 0, O_HELP },
 		{ 0, 0, 0, 0 },
 	};
@@ -287,6 +293,11 @@ parse_args(int argc, char **argv, struct perf_opts *o)
 		case O_JSON:
 			o->json = true;
 			break;
+		case O_GALED:
+			if (access(optarg, X_OK) != 0)
+				usage_error("--galed '%s' is invalid: not an executable file", optarg);
+			o->galed = optarg;
+			break;
 		case O_BASELINE:
 			o->baseline = true;
 			break;
@@ -368,6 +379,7 @@ struct run {
 	bool minority;	  /* the faults took half of the members or more */
 	uint32_t n_vc;
 	struct view_change vc[PERF_MAX_VIEWS];
+	uint64_t fault_real_ns[PERF_MAX_FAULTS];
 };
 
 /* Member processes in all: the initial ones, and the joiner of --join-at. */
@@ -461,6 +473,71 @@ view_change_median(const struct run *run)
 	return run->n_vc % 2 ? v[run->n_vc / 2] : (v[run->n_vc / 2 - 1] + v[run->n_vc / 2]) / 2;
 }
 
+/* --galed: one control-plane process per initial member, all on 127.0.0.1. */
+static void
+spawn_galeds(const struct perf_opts *o, const char *group, pid_t *gpids)
+{
+	int base = 30000 + (int)(getpid() % 20000);
+	for (uint32_t i = 0; i < o->members; i++) {
+		char *argv[8 + 2 * GALE_MAX_MEMBERS];
+		char idb[16], mb[GALE_MAX_MEMBERS][48];
+		int k = 0;
+		argv[k++] = (char *)o->galed;
+		argv[k++] = "--group";
+		argv[k++] = (char *)group;
+		argv[k++] = "--id";
+		snprintf(idb, sizeof(idb), "%u", i);
+		argv[k++] = idb;
+		argv[k++] = "--dataplane";
+		for (uint32_t j = 0; j < o->members; j++) {
+			snprintf(mb[j], sizeof(mb[j]), "%u@127.0.0.1:%d", j, base + (int)j);
+			argv[k++] = "--member";
+			argv[k++] = mb[j];
+		}
+		argv[k] = NULL;
+		gpids[i] = fork();
+		if (gpids[i] == 0) {
+			/* Its output goes to DIR/galed-<id>.log with --log-dir, else stdout
+			 * is dropped and stderr kept. */
+			char path[4096];
+			int fd = -1;
+			if (o->log_dir) {
+				snprintf(path, sizeof(path), "%s/galed-%u.log", o->log_dir, i);
+				fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+			} else {
+				fd = open("/dev/null", O_WRONLY);
+			}
+			if (fd >= 0) {
+				dup2(fd, 1);
+				if (o->log_dir)
+					dup2(fd, 2);
+				close(fd);
+			}
+			execv(o->galed, argv);
+			perror("gale-perf: exec galed");
+			_exit(127);
+		}
+	}
+}
+
+/* The run is over: galeds still running leave (SIGTERM), or are killed after 2 s. */
+static void
+reap_galeds(const struct perf_opts *o, pid_t *gpids)
+{
+	for (uint32_t i = 0; i < o->members; i++)
+		if (gpids[i] > 0)
+			kill(gpids[i], SIGTERM);
+	uint64_t deadline = perf_now_ns() + 2000000000ull;
+	for (uint32_t i = 0; i < o->members; i++) {
+		while (gpids[i] > 0 && waitpid(gpids[i], NULL, WNOHANG) == 0) {
+			if (perf_now_ns() > deadline)
+				kill(gpids[i], SIGKILL);
+			usleep(1000);
+		}
+		gpids[i] = 0;
+	}
+}
+
 static int
 run_gale(const struct perf_opts *o, struct run *run)
 {
@@ -486,6 +563,9 @@ run_gale(const struct perf_opts *o, struct run *run)
 			_exit(perf_member_main(o, sh, i, group) ? 3 : 0);
 		atomic_store(&sh->slot[i].pid, pids[i]);
 	}
+	pid_t gpids[GALE_MAX_MEMBERS] = { 0 };
+	if (o->galed)
+		spawn_galeds(o, group, gpids);
 	/* Start once everyone joined (or fail after 30 s). */
 	uint64_t t_wait = perf_now_ns();
 	for (;;) {
@@ -499,8 +579,11 @@ run_gale(const struct perf_opts *o, struct run *run)
 		if (p > 0 || perf_now_ns() - t_wait > 30000000000ull) {
 			fprintf(stderr, "gale-perf: a member failed to join; stopping the run\n");
 			atomic_store(&sh->abort_run, 1);
-			for (uint32_t i = 0; i < o->members; i++)
+			for (uint32_t i = 0; i < o->members; i++) {
 				kill(pids[i], SIGKILL);
+				if (gpids[i] > 0)
+					kill(gpids[i], SIGKILL);
+			}
 			while (wait(NULL) > 0)
 				;
 			cleanup_shm(group);
@@ -546,6 +629,10 @@ run_gale(const struct perf_opts *o, struct run *run)
 			const struct perf_fault *ft = &o->faults[f];
 			if (!fired[f] && now - t0 >= (uint64_t)(ft->at_s * 1e9)) {
 				sh->t_fault_ns[f] = perf_now_ns();
+				struct timespec rt;
+				clock_gettime(CLOCK_REALTIME, &rt);
+				sh->t_fault_real_ns[f] =
+					(uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
 				kill(pids[ft->member], ft->sig);
 				fired[f] = true;
 			}
@@ -575,11 +662,19 @@ run_gale(const struct perf_opts *o, struct run *run)
 			usleep(1000);
 			continue;
 		}
+		bool member = false;
 		for (uint32_t i = 0; i < procs(o); i++)
-			if (pids[i] == p)
+			if (pids[i] == p) {
 				exit_st[i] = st;
-		left--;
+				member = true;
+			}
+		for (uint32_t i = 0; i < o->members; i++)
+			if (gpids[i] == p)
+				gpids[i] = 0; /* a galed ended (its member left or died) */
+		if (member)
+			left--;
 	}
+	reap_galeds(o, gpids);
 	cleanup_shm(group);
 
 	/* Collect. */
@@ -644,6 +739,7 @@ run_gale(const struct perf_opts *o, struct run *run)
 	}
 	r->cpu_s_per_m = msgs ? cpu / ((double)msgs / 1e6) : 0;
 	time_view_changes(o, sh, run);
+	memcpy(run->fault_real_ns, sh->t_fault_real_ns, sizeof(run->fault_real_ns));
 	munmap(sh, bytes);
 	return 0;
 }
@@ -731,11 +827,14 @@ main(int argc, char **argv)
 		if (o.n_faults || o.join_at_s >= 0) {
 			printf("\"faults\":[");
 			for (unsigned f = 0; f < o.n_faults; f++)
-				printf("%s{\"signal\":\"%s\",\"member\":%u,\"at_s\":%g}", f ? "," : "",
+				printf("%s{\"signal\":\"%s\",\"member\":%u,\"at_s\":%g,"
+				       "\"realtime_ns\":%llu}",
+				       f ? "," : "",
 				       o.faults[f].sig == SIGKILL   ? "kill"
 				       : o.faults[f].sig == SIGSTOP ? "stop"
 								    : "cont",
-				       o.faults[f].member, o.faults[f].at_s);
+				       o.faults[f].member, o.faults[f].at_s,
+				       (unsigned long long)run.fault_real_ns[f]);
 			printf("],\"view_changes\":[");
 			for (uint32_t i = 0; i < run.n_vc; i++)
 				printf("%s{\"epoch\":%llu,\"ms\":%.3f,\"cause\":\"%s\"}", i ? "," : "",

@@ -13,11 +13,16 @@
 
 static const char usage_text[] =
 	"usage: galed [--config FILE] [--group NAME] [--id N] [--member ID@IP:PORT]...\n"
-	"             [--listen IP:PORT] [--join] [--mode safe|total|fifo]\n"
+	"             [--listen IP:PORT] [--join] [--dataplane] [--mode safe|total|fifo]\n"
 	"             [--hb-interval-ms N] [--hb-timeout-ms N] [--log-level error|warn|info|debug]\n"
 	"A config file holds the same keys, one `key value` per line (# comments):\n"
-	"  group, id, member (repeated), listen, join (yes|no), mode, hb_interval_ms,\n"
-	"  hb_timeout_ms, log_level. Flags come after the file and add to or override it.\n";
+	"  group, id, member (repeated), listen, join (yes|no), dataplane (yes|no), mode,\n"
+	"  hb_interval_ms, hb_timeout_ms, log_level. Flags come after the file and add to or\n"
+	"  override it.\n"
+	"--dataplane: serve the local application that joined the group as member <id> with\n"
+	"  external_control set: map its control block /dev/shm/gale.<group>.ctl.<id> (waiting\n"
+	"  up to 10 s for it), install every view into its dataplane, and leave the group at\n"
+	"  once if its process dies. The mode is then the application's.\n";
 
 static int __attribute__((format(printf, 2, 3))) bad(const char *where, const char *fmt, ...)
 {
@@ -121,10 +126,15 @@ apply(struct galed_conf *c, const char *where, const char *key, const char *val)
 		if (strcmp(val, "yes") && strcmp(val, "no"))
 			return bad(where, "join '%s' is invalid: valid: yes, no", val);
 		c->join = strcmp(val, "yes") == 0;
+	} else if (strcmp(key, "dataplane") == 0) {
+		if (strcmp(val, "yes") && strcmp(val, "no"))
+			return bad(where, "dataplane '%s' is invalid: valid: yes, no", val);
+		c->dataplane = strcmp(val, "yes") == 0;
 	} else if (strcmp(key, "mode") == 0) {
 		if (strcmp(val, "safe") && strcmp(val, "total") && strcmp(val, "fifo"))
 			return bad(where, "mode '%s' is invalid: valid: safe, total, fifo", val);
 		c->safe = strcmp(val, "safe") == 0;
+		c->mode_set = true;
 	} else if (strcmp(key, "hb_interval_ms") == 0) {
 		if (!parse_u64(val, 1, 10000, &c->hb_interval_ms))
 			return bad(where, "hb_interval_ms '%s' is invalid: valid: 1 to 10000", val);
@@ -199,6 +209,10 @@ galed_conf_parse(int argc, char **argv, struct galed_conf *c)
 			c->join = true;
 			continue;
 		}
+		if (strcmp(a, "--dataplane") == 0) {
+			c->dataplane = true;
+			continue;
+		}
 		if (strncmp(a, "--", 2) != 0 || i + 1 >= argc)
 			return bad(a, "unknown option or missing value\n%s", usage_text);
 		const char *val = argv[++i];
@@ -239,5 +253,8 @@ galed_conf_parse(int argc, char **argv, struct galed_conf *c)
 			   c->id);
 	if (c->join && !c->listen_set)
 		return bad("configuration", "a joiner needs --listen IP:PORT");
+	if (c->join && c->dataplane)
+		return bad("configuration", "--join with --dataplane is not supported yet: "
+					    "a joining application embeds its control plane");
 	return 0;
 }

@@ -24,6 +24,8 @@ struct galed_conf {
 	struct sockaddr_in listen;
 	bool listen_set;
 	bool join;
+	bool dataplane; /* attach to the local member's dataplane (its control block) */
+	bool mode_set;
 	bool safe;
 	uint64_t hb_interval_ms;
 	uint64_t hb_timeout_ms;

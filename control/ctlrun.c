@@ -4,9 +4,11 @@
 
 #include "base/clock.h"
 #include "base/fnv.h"
+#include "base/proc.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -249,7 +251,12 @@ watch_dataplane(struct ctlrun *r, uint64_t now)
 {
 	if (r->dp_pidfd >= 0 && !r->dp_dead) {
 		struct pollfd pfd = { .fd = r->dp_pidfd, .events = POLLIN };
-		if (poll(&pfd, 1, 0) > 0) {
+		/* A heartbeat still for a millisecond: look closer (the pidfd
+		 * fires only once the exit is over; base/proc.h). */
+		bool still = now - r->dp_hb_ns > 1000000 &&
+			     atomic_load_explicit(&r->ctl->dp_heartbeat, memory_order_relaxed) ==
+				     r->dp_hb;
+		if (poll(&pfd, 1, 0) > 0 || (still && gb_process_exiting(r->ctl->dp_pid))) {
 			r->dp_dead = true;
 			struct timespec ts;
 			clock_gettime(CLOCK_REALTIME, &ts);

@@ -26,6 +26,7 @@
 #define POLL_MS 5 /* longest sleep: heartbeats are every 10 ms by default */
 
 struct embed {
+	bool external; /* a galed process is the control side: no thread here */
 	struct ctlrun run;
 	struct gale_group *g;
 	struct dp_ctl *ctl;
@@ -94,11 +95,63 @@ wait_joined(struct gale_group *g, struct embed *e, const struct gale_group_conf 
 	return rc == -EAGAIN ? -ETIMEDOUT : rc;
 }
 
+/* external_control: open the dataplane, wait for galed --dataplane to attach. */
+static int
+join_external(struct gale_node *node, const struct gale_group_conf *c, struct gale_group **out)
+{
+	if (c->join_running) {
+		gb_log(&gb_default_logger, GB_LOG_ERR, "GALE-CONF-INVALID",
+		       "external_control with join_running is not supported yet");
+		return -EINVAL;
+	}
+	struct embed *e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->external = true;
+	e->fd = e->wake_fd = -1;
+	struct gale_group *g;
+	int rc = dp_group_open(node, c, 0, &g);
+	if (rc) {
+		embed_free(e);
+		return rc;
+	}
+	e->g = g;
+	e->ctl = dp_group_ctl(g);
+	e->log = dp_group_log(g);
+	e->join_timeout_ns = dp_group_join_timeout_ns(g);
+	e->fail_timeout_ns = dp_group_fail_timeout_ns(g);
+	uint64_t deadline = gb_now_ns() + e->join_timeout_ns;
+	/* A: pairs with galed's release store of ctl_pid once it serves the block. */
+	while (!atomic_load_explicit(&e->ctl->ctl_pid, memory_order_acquire)) {
+		if (gb_now_ns() > deadline) {
+			gb_log(e->log, GB_LOG_ERR, "GALE-JOIN-TIMEOUT",
+			       "group %s: no galed --dataplane attached to member %u's control "
+			       "block in time",
+			       c->name, c->my_id);
+			dp_group_close(g);
+			embed_free(e);
+			return -ETIMEDOUT;
+		}
+		gb_sleep_ns(1000000);
+	}
+	rc = dp_group_start(g);
+	if (rc) {
+		dp_group_close(g);
+		embed_free(e);
+		return rc;
+	}
+	dp_group_set_embed(g, e);
+	*out = g;
+	return 0;
+}
+
 int
 gale_group_join(struct gale_node *node, const struct gale_group_conf *c, struct gale_group **out)
 {
 	if (!node || !c || !out)
 		return -EINVAL;
+	if (c->external_control)
+		return join_external(node, c, out);
 	struct embed *e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
@@ -188,10 +241,11 @@ gale_group_leave(struct gale_group *g)
 	dp_group_linger(g);
 	atomic_store(&e->ctl->leave_req, 1);
 	uint64_t one = 1;
-	(void)!write(e->wake_fd, &one, sizeof(one));
+	if (e->wake_fd >= 0)
+		(void)!write(e->wake_fd, &one, sizeof(one));
 	/* Keep the dataplane going (run to completion needs these calls) until
 	 * the others agreed on a view without this member, or give up. */
-	uint64_t hb_timeout = e->run.sm.conf.hb_timeout_ns;
+	uint64_t hb_timeout = e->external ? 100000000ull : e->run.sm.conf.hb_timeout_ns;
 	uint64_t deadline = gb_now_ns() + 3 * hb_timeout + 2 * e->fail_timeout_ns;
 	struct gale_group_status st;
 	struct gale_msg m[64];
@@ -205,9 +259,11 @@ gale_group_leave(struct gale_group *g)
 		else
 			gb_sleep_ns(200000);
 	}
-	atomic_store(&e->quit, true);
-	(void)!write(e->wake_fd, &one, sizeof(one));
-	pthread_join(e->thread, NULL);
+	if (!e->external) {
+		atomic_store(&e->quit, true);
+		(void)!write(e->wake_fd, &one, sizeof(one));
+		pthread_join(e->thread, NULL);
+	}
 	dp_group_close(g);
 	embed_free(e);
 }

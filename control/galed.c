@@ -1,54 +1,47 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * galed: the control-plane process. Today it runs the membership state
- * machine (membership/mbr.c) with the galed of every other member over UDP:
- * failure detection, view agreement, joins and leaves. It prints each view
- * it installs. The dataplane hook-up (the shared-memory control channel
- * that wedges a dataplane, collects its final row and installs the view
- * into it) is not built yet: without a dataplane, galed reports an empty
- * final row when wedged, which is exactly the row of a member that carried
- * no messages.
+ * galed: the control-plane process. It runs the control loop (ctlrun.c: the
+ * membership state machine with the galed of every other member over UDP)
+ * either alone (no dataplane: a wedge reports the empty row of a member
+ * that carried no messages), or, with --dataplane, for the local
+ * application that joined the group as member <id> with external_control:
+ * it maps that member's control block (/dev/shm/gale.<group>.ctl.<id>),
+ * installs every agreed view into its dataplane, and watches the
+ * application's process through a pidfd: when it dies, galed sees it within
+ * a millisecond, asks the others to exclude this member, and exits.
  *
  * Output, one line per event on stdout (flushed):
- *   VIEW <epoch> <id>,<id>,...      a view installed
- *   STOP <reason>                   excluded | minority | left
- * and log lines with stable ids on stderr (GALE-VIEW-INSTALL, GALE-DROP, ...).
+ *   VIEW <epoch> <id>,<id>,...      a view agreed (and, with --dataplane, installed)
+ *   STOP <reason>                   excluded | minority | left | dataplane-died
+ * and log lines with stable ids on stderr (GALE-VIEW-AGREED, GALE-DROP, ...).
  *
  * usage: galed [--config FILE] [--group NAME] [--id N] [--member ID@IP:PORT]...
- *              [--join] [--mode safe|total|fifo] [--hb-interval-ms N]
+ *              [--join] [--dataplane] [--mode safe|total|fifo] [--hb-interval-ms N]
  *              [--hb-timeout-ms N]
- * Exit: 0 left on SIGTERM/SIGINT, 2 bad configuration, 3 excluded, 4 minority.
+ * Exit: 0 left on SIGTERM/SIGINT, 2 bad configuration, 3 excluded, 4 minority,
+ * 5 the dataplane died or could not be attached.
  */
 #include "conf.h"
+#include "ctlrun.h"
 
 #include "base/clock.h"
-#include "base/fnv.h"
-#include "membership/codec.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <poll.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
-/* Where to reach each member id: configured, or learnt from its datagrams. */
-struct peer_addr {
-	uint32_t id;
-	struct sockaddr_in sa;
-};
+#define ATTACH_WAIT_NS 10000000000ull
 
 static struct galed {
 	struct galed_conf c;
-	int fd;
-	struct mbr sm;
-	struct peer_addr addrs[2 * MBR_MAX];
-	unsigned n_addrs;
-	uint64_t group_hash;
-	uint64_t sent, received, send_errors;
-	uint64_t drops[MBR_DEC_ERR_MAX];
+	struct ctlrun run;
 	int exit_code;
 	bool done;
 } G;
@@ -60,39 +53,6 @@ on_signal(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
-}
-
-static struct sockaddr_in *
-addr_of(uint32_t id)
-{
-	for (unsigned i = 0; i < G.n_addrs; i++)
-		if (G.addrs[i].id == id)
-			return &G.addrs[i].sa;
-	return NULL;
-}
-
-static void
-learn_addr(uint32_t id, const struct sockaddr_in *sa)
-{
-	if (addr_of(id))
-		return; /* configured (or learnt first): kept */
-	if (G.n_addrs < 2 * MBR_MAX)
-		G.addrs[G.n_addrs++] = (struct peer_addr){ .id = id, .sa = *sa };
-}
-
-static void
-net_send(void *arg, uint32_t to, const struct mbr_msg *m)
-{
-	(void)arg;
-	struct sockaddr_in *sa = addr_of(to);
-	if (!sa)
-		return; /* a member we cannot reach yet */
-	static uint8_t buf[MBR_WIRE_MAX];
-	size_t len = mbr_encode(m, G.group_hash, buf);
-	if (sendto(G.fd, buf, len, 0, (const struct sockaddr *)sa, sizeof(*sa)) < 0)
-		G.send_errors++;
-	else
-		G.sent++;
 }
 
 static void
@@ -110,87 +70,76 @@ on_action(void *arg, enum mbr_action a, const struct mbr_proposal *p)
 {
 	(void)arg;
 	switch (a) {
-	case MBR_ACT_WEDGE: {
-		/* No dataplane attached: its final row is empty (it carried nothing). */
-		static const struct mbr_row empty;
-		gb_log(&G.c.log, GB_LOG_INFO, "GALE-WEDGE",
-		       "member %u wedged in epoch %llu (suspects rank mask %#llx)", G.c.id,
-		       (unsigned long long)G.sm.view.epoch, (unsigned long long)G.sm.suspects);
-		mbr_row_ready(&G.sm, &empty, gb_now_ns());
-		break;
-	}
 	case MBR_ACT_INSTALL:
-		gb_log(&G.c.log, GB_LOG_INFO, "GALE-VIEW-INSTALL",
-		       "member %u installs view %llu with %u members", G.c.id,
-		       (unsigned long long)p->view.epoch, p->view.n);
 		print_view(&p->view);
 		break;
 	case MBR_ACT_EXCLUDED:
-		gb_log(&G.c.log, stop_requested ? GB_LOG_INFO : GB_LOG_WARN, "GALE-EXCLUDED",
-		       "member %u is not in view %llu: it stops", G.c.id,
-		       (unsigned long long)p->view.epoch);
-		printf("STOP %s\n", stop_requested ? "left" : "excluded");
+		printf("STOP %s\n", G.run.dp_dead ? "dataplane-died"
+				    : stop_requested ? "left"
+						     : "excluded");
 		fflush(stdout);
-		G.exit_code = stop_requested ? 0 : 3;
+		G.exit_code = G.run.dp_dead ? 5 : stop_requested ? 0 : 3;
 		G.done = true;
 		break;
 	case MBR_ACT_MINORITY:
-		gb_log(&G.c.log, GB_LOG_WARN, "GALE-MINORITY",
-		       "member %u sees no majority of view %llu alive (suspects rank mask "
-		       "%#llx): it stops (primary partition)",
-		       G.c.id, (unsigned long long)G.sm.view.epoch,
-		       (unsigned long long)G.sm.suspects);
 		printf("STOP minority\n");
 		fflush(stdout);
 		G.exit_code = 4;
 		G.done = true;
 		break;
+	default:
+		break;
 	}
 }
 
-static void
-receive_all(uint64_t now)
+/* Map the local member's control block once its application created it. */
+static struct dp_ctl *
+attach_dataplane(int *pidfd)
 {
-	static uint8_t buf[MBR_WIRE_MAX + 1];
+	char path[128];
+	dp_ctl_path(path, sizeof(path), G.c.group, G.c.id);
+	uint64_t deadline = gb_now_ns() + ATTACH_WAIT_NS;
 	for (;;) {
-		struct sockaddr_in from;
-		socklen_t fl = sizeof(from);
-		ssize_t n = recvfrom(G.fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from,
-				     &fl);
-		if (n < 0)
-			return;
-		G.received++;
-		struct mbr_msg m;
-		int rc = mbr_decode(buf, (size_t)n, G.group_hash, &m);
-		if (rc < 0) {
-			if (G.drops[-rc]++ == 0)
-				gb_log(&G.c.log, GB_LOG_WARN, "GALE-DROP",
-				       "dropped a datagram from %s:%u: %s (further ones only "
-				       "counted)",
-				       inet_ntoa(from.sin_addr), ntohs(from.sin_port),
-				       mbr_dec_strerror(rc));
-			continue;
+		int fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd >= 0) {
+			void *p = mmap(NULL, sizeof(struct dp_ctl), PROT_READ | PROT_WRITE,
+				       MAP_SHARED, fd, 0);
+			close(fd);
+			struct dp_ctl *b = p == MAP_FAILED ? NULL : p;
+			/* A: pairs with the release of magic when the block was filled. */
+			if (b && atomic_load_explicit(&b->magic, memory_order_acquire) ==
+					 DP_CTL_MAGIC) {
+				if (b->version != DP_CTL_VERSION || b->my_id != G.c.id ||
+				    strcmp(b->group, G.c.group) != 0 || b->joiner) {
+					gb_log(&G.c.log, GB_LOG_ERR, "GALE-CONF-INVALID",
+					       "%s is not a control block of version %d for member "
+					       "%u of group %s with an initial view",
+					       path, DP_CTL_VERSION, G.c.id, G.c.group);
+					munmap(b, sizeof(*b));
+					return NULL;
+				}
+				*pidfd = (int)syscall(SYS_pidfd_open, b->dp_pid, 0);
+				if (*pidfd < 0) {
+					gb_log(&G.c.log, GB_LOG_ERR, "GALE-DATAPLANE-DEAD",
+					       "the dataplane's process %d is gone: %s",
+					       (int)b->dp_pid, strerror(errno));
+					munmap(b, sizeof(*b));
+					return NULL;
+				}
+				return b;
+			}
+			if (b)
+				munmap(b, sizeof(*b));
 		}
-		learn_addr(m.from, &from);
-		mbr_on_msg(&G.sm, &m, now);
+		if (gb_now_ns() > deadline) {
+			gb_log(&G.c.log, GB_LOG_ERR, "GALE-DATAPLANE-MISSING",
+			       "no control block %s appeared in 10 s: start the application "
+			       "(external_control) as member %u of group %s",
+			       path, G.c.id, G.c.group);
+			return NULL;
+		}
+		gb_sleep_ns(1000000);
 	}
-}
-
-static void
-print_stats(void)
-{
-	fprintf(stderr,
-		"gale info GALE-STATS: member %u: sent %llu, received %llu, send errors %llu, "
-		"dropped: truncated %llu, magic %llu, version %llu, group %llu, type %llu, "
-		"length %llu, checksum %llu; protocol drops (epoch, stranger) %llu\n",
-		G.c.id, (unsigned long long)G.sent, (unsigned long long)G.received,
-		(unsigned long long)G.send_errors, (unsigned long long)G.drops[MBR_DEC_TRUNCATED],
-		(unsigned long long)G.drops[MBR_DEC_MAGIC],
-		(unsigned long long)G.drops[MBR_DEC_VERSION],
-		(unsigned long long)G.drops[MBR_DEC_GROUP],
-		(unsigned long long)G.drops[MBR_DEC_TYPE],
-		(unsigned long long)G.drops[MBR_DEC_LENGTH],
-		(unsigned long long)G.drops[MBR_DEC_CHECKSUM], (unsigned long long)G.sm.dropped);
 }
 
 int
@@ -198,12 +147,8 @@ main(int argc, char **argv)
 {
 	if (galed_conf_parse(argc, argv, &G.c) != 0)
 		return 2;
-	G.group_hash = gb_fnv1a64(G.c.group, strlen(G.c.group));
-	for (uint32_t i = 0; i < G.c.n_members; i++)
-		G.addrs[G.n_addrs++] =
-			(struct peer_addr){ .id = G.c.members[i].id, .sa = G.c.members[i].sa };
-	G.fd = socket(AF_INET, SOCK_DGRAM, 0);
-	if (G.fd < 0 || bind(G.fd, (const struct sockaddr *)&G.c.listen, sizeof(G.c.listen)) != 0) {
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (const struct sockaddr *)&G.c.listen, sizeof(G.c.listen)) != 0) {
 		gb_log(&G.c.log, GB_LOG_ERR, "GALE-CONF-INVALID", "cannot bind %s:%u: %s",
 		       inet_ntoa(G.c.listen.sin_addr), ntohs(G.c.listen.sin_port), strerror(errno));
 		return 2;
@@ -212,51 +157,84 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 
-	uint64_t now = gb_now_ns();
-	struct mbr_conf mc = { .my_id = G.c.id,
-			       .safe = G.c.safe,
-			       .hb_interval_ns = G.c.hb_interval_ms * 1000000ull,
-			       .hb_timeout_ns = G.c.hb_timeout_ms * 1000000ull };
-	struct mbr_ops ops = { .send = net_send, .action = on_action };
-	int rc;
-	if (G.c.join) {
-		uint32_t contacts[MBR_MAX];
-		for (uint32_t i = 0; i < G.c.n_members; i++)
-			contacts[i] = G.c.members[i].id;
-		rc = mbr_init_joiner(&G.sm, &mc, &ops, contacts, G.c.n_members, now);
-	} else {
-		struct mbr_view v = { .epoch = 1, .n = G.c.n_members };
-		for (uint32_t i = 0; i < G.c.n_members; i++)
-			v.ids[i] = G.c.members[i].id;
-		rc = mbr_init(&G.sm, &mc, &ops, &v, now);
-		if (rc == 0)
-			print_view(&v);
+	struct dp_ctl *ctl = NULL;
+	int pidfd = -1;
+	bool safe = G.c.safe;
+	uint64_t fail_timeout_ns = 500000000ull;
+	if (G.c.dataplane) {
+		ctl = attach_dataplane(&pidfd);
+		if (!ctl)
+			return 5;
+		safe = ctl->mode == GALE_MODE_SAFE;
+		if (G.c.mode_set && safe != G.c.safe)
+			gb_log(&G.c.log, GB_LOG_WARN, "GALE-CONF-INVALID",
+			       "--mode differs from the application's group: the group's is used");
+		fail_timeout_ns = ctl->fail_timeout_ns;
+		if (ctl->n_init != G.c.n_members) {
+			gb_log(&G.c.log, GB_LOG_ERR, "GALE-CONF-INVALID",
+			       "the application's initial view has %u members, the configuration "
+			       "%u: they must be the same",
+			       ctl->n_init, G.c.n_members);
+			return 2;
+		}
 	}
-	if (rc != 0) {
+	struct ctlrun_conf rc = { .my_id = G.c.id,
+				  .group = G.c.group,
+				  .safe = safe,
+				  .hb_interval_ns = G.c.hb_interval_ms * 1000000ull,
+				  .hb_timeout_ns = G.c.hb_timeout_ms * 1000000ull,
+				  .fail_timeout_ns = fail_timeout_ns,
+				  .join_timeout_ns = 10000000000ull,
+				  .log = &G.c.log,
+				  .on_action = on_action };
+	uint32_t ids[MBR_MAX];
+	struct mbr_view v = { .epoch = 1, .n = G.c.n_members };
+	for (uint32_t i = 0; i < G.c.n_members; i++) {
+		/* With a dataplane, its initial view's rank order is the one. */
+		ids[i] = v.ids[i] = ctl ? ctl->init_ids[i] : G.c.members[i].id;
+	}
+	int r = ctlrun_start(&G.run, &rc, fd, ctl, G.c.join ? NULL : &v, ids, G.c.n_members);
+	if (r != 0) {
 		gb_log(&G.c.log, GB_LOG_ERR, "GALE-CONF-INVALID",
-		       "the membership service refused this configuration");
+		       "the membership service refused this configuration (is id %u in the "
+		       "application's view?)",
+		       G.c.id);
 		return 2;
 	}
+	G.run.dp_pidfd = pidfd;
+	for (uint32_t i = 0; i < G.c.n_members; i++)
+		ctlrun_set_addr(&G.run, G.c.members[i].id, &G.c.members[i].sa);
+	if (!G.c.join)
+		print_view(&v);
+	if (ctl)
+		/* R: the application's join waits for this (the control side is here). */
+		atomic_store_explicit(&ctl->ctl_pid, (int32_t)getpid(), memory_order_release);
+
 	bool leaving = false;
-	uint64_t leave_deadline = 0;
+	uint64_t leave_deadline = 0, dead_deadline = 0;
 	while (!G.done) {
-		struct pollfd pfd = { .fd = G.fd, .events = POLLIN };
-		poll(&pfd, 1, 1);
-		now = gb_now_ns();
-		receive_all(now);
-		mbr_tick(&G.sm, now);
+		ctlrun_step(&G.run, 1);
+		uint64_t now = gb_now_ns();
 		if (stop_requested && !leaving) {
 			leaving = true;
 			leave_deadline = now + 3 * G.c.hb_timeout_ms * 1000000ull;
-			mbr_leave(&G.sm, now);
+			ctlrun_leave(&G.run);
 		}
 		if (leaving && now > leave_deadline) {
 			printf("STOP left\n"); /* nobody confirmed in time: leave anyway */
 			fflush(stdout);
 			break;
 		}
+		if (G.run.dp_dead && !dead_deadline)
+			dead_deadline = now + 3 * G.c.hb_timeout_ms * 1000000ull;
+		if (dead_deadline && now > dead_deadline) {
+			printf("STOP dataplane-died\n");
+			fflush(stdout);
+			G.exit_code = 5;
+			break;
+		}
 	}
-	print_stats();
-	close(G.fd);
+	ctlrun_print_stats(&G.run);
+	close(fd);
 	return G.exit_code;
 }

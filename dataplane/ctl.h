@@ -117,9 +117,31 @@ dp_ctl_path(char *buf, size_t n, const char *group, uint32_t id)
 }
 
 /* Control side: queue a command; false if the ring is full (retry later). */
-bool dp_ctl_push_cmd(struct dp_ctl *c, const struct dp_cmd *cmd);
+static inline bool
+dp_ctl_push_cmd(struct dp_ctl *c, const struct dp_cmd *cmd)
+{
+	uint64_t head = atomic_load_explicit(&c->cmd_head, memory_order_relaxed);
+	if (head - atomic_load_explicit(&c->cmd_tail, memory_order_acquire) >= DP_CTL_CMDS)
+		return false;
+	c->cmd[head & (DP_CTL_CMDS - 1)] = *cmd;
+	/* R12: the command is written; pairs with A12 in dp_ctl_work(). */
+	atomic_store_explicit(&c->cmd_head, head + 1, memory_order_release);
+	return true;
+}
+
 /* Control side: take the next event; false if none. */
-bool dp_ctl_pop_evt(struct dp_ctl *c, struct dp_evt *out);
+static inline bool
+dp_ctl_pop_evt(struct dp_ctl *c, struct dp_evt *out)
+{
+	uint64_t tail = atomic_load_explicit(&c->evt_tail, memory_order_relaxed);
+	/* A13: pairs with R13 in dp_ctl_post(); the event is written. */
+	if (tail == atomic_load_explicit(&c->evt_head, memory_order_acquire))
+		return false;
+	*out = c->evt[tail & (DP_CTL_EVTS - 1)];
+	atomic_store_explicit(&c->evt_tail, tail + 1, memory_order_release);
+	return true;
+}
+
 
 struct gale_node;
 struct gale_group;

@@ -27,30 +27,6 @@
 #include <unistd.h>
 
 bool
-dp_ctl_push_cmd(struct dp_ctl *c, const struct dp_cmd *cmd)
-{
-	uint64_t head = atomic_load_explicit(&c->cmd_head, memory_order_relaxed);
-	if (head - atomic_load_explicit(&c->cmd_tail, memory_order_acquire) >= DP_CTL_CMDS)
-		return false;
-	c->cmd[head & (DP_CTL_CMDS - 1)] = *cmd;
-	/* R12: the command is written; pairs with A12 in dp_ctl_work(). */
-	atomic_store_explicit(&c->cmd_head, head + 1, memory_order_release);
-	return true;
-}
-
-bool
-dp_ctl_pop_evt(struct dp_ctl *c, struct dp_evt *out)
-{
-	uint64_t tail = atomic_load_explicit(&c->evt_tail, memory_order_relaxed);
-	/* A13: pairs with R13 in dp_ctl_post(); the event is written. */
-	if (tail == atomic_load_explicit(&c->evt_head, memory_order_acquire))
-		return false;
-	*out = c->evt[tail & (DP_CTL_EVTS - 1)];
-	atomic_store_explicit(&c->evt_tail, tail + 1, memory_order_release);
-	return true;
-}
-
-bool
 dp_ctl_post(struct gale_group *g, const struct dp_evt *e)
 {
 	struct dp_ctl *c = g->ctl;

@@ -24,10 +24,12 @@
 #include "group.h"
 
 #include "base/clock.h"
+#include "base/proc.h"
 
 #include <string.h>
 
 #define DP_LIVENESS_PASSES 16
+#define DP_STILL_NS 2000000ull /* a heartbeat this still: ask the kernel about the process */
 
 static inline uint64_t
 ld_acq(const _Atomic uint64_t *p)
@@ -412,6 +414,11 @@ liveness(struct gale_group *g, uint64_t now)
 			p->hb_change_ns = now;
 		} else if (now - p->hb_change_ns > limit) {
 			dp_suspect(g, r, "its heartbeat stalled past fail_timeout");
+		} else if (now - p->hb_change_ns > DP_STILL_NS && g->view.members[r].pid > 0 &&
+			   gb_process_exiting(g->view.members[r].pid)) {
+			/* Still for 2 ms: a process being killed says so long before its
+			 * pidfd does (base/proc.h). */
+			dp_suspect(g, r, "its process is exiting");
 		}
 	}
 }

@@ -148,6 +148,11 @@ struct gale_group_conf {
 	 *  from the group, and on_state_put receives the state before the
 	 *  first delivery. gale_group_join() returns once both happened. */
 	bool join_running;
+	/** No embedded control plane: a galed process started with --dataplane
+	 *  for this group and id serves this member through its control block
+	 *  (gale_group_join() waits up to join_timeout_ns for it to attach).
+	 *  Not with join_running yet. */
+	bool external_control;
 	uint64_t ring_bytes;	  /**< send ring size, power of two, 64 KiB to 1 GiB; 0 = 16 MiB */
 	uint64_t join_timeout_ns; /**< how long gale_group_join() waits for peers; 0 = 10 s */
 	uint64_t fail_timeout_ns; /**< a peer whose dataplane heartbeat stalls this long is
