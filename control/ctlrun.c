@@ -154,7 +154,7 @@ receive_all(struct ctlrun *r, uint64_t now)
 				       mbr_dec_strerror(rc));
 			continue;
 		}
-		if (r->dp_hung || r->dp_faulted || r->dp_dead)
+		if (r->dp_hung || r->dp_faulted)
 			continue; /* this member is as good as dead: let the others see it */
 		if (!addr_of(r, m.from))
 			ctlrun_set_addr(r, m.from, &from); /* a joiner asking */
