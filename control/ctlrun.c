@@ -227,21 +227,23 @@ publish_status(struct ctlrun *r)
 {
 	struct dp_ctl_status *s = &r->ctl->status;
 	uint64_t seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
-	atomic_store_explicit(&s->seq, seq + 1, memory_order_relaxed);
-	atomic_thread_fence(memory_order_seq_cst);
-	s->epoch = r->sm.view.epoch;
-	s->state = r->sm.state == MBR_RUNNING ? 0 : r->sm.state == MBR_WEDGED ? 1 : 2;
-	s->leader_id = UINT32_MAX;
+	/* Opens the lock; its acquire keeps the stores below after it. */
+	atomic_exchange_explicit(&s->seq, seq + 1, memory_order_acq_rel);
+#define W(f, v) atomic_store_explicit(&s->f, v, memory_order_relaxed)
+	W(epoch, r->sm.view.epoch);
+	W(state, r->sm.state == MBR_RUNNING ? 0 : r->sm.state == MBR_WEDGED ? 1 : 2);
+	uint32_t leader = UINT32_MAX;
+	for (uint32_t k = 0; k < r->sm.view.n && leader == UINT32_MAX; k++)
+		if (!(r->sm.suspects & (1ull << k)))
+			leader = r->sm.view.ids[k];
+	W(leader_id, leader);
+	W(n, r->sm.view.n);
 	for (uint32_t k = 0; k < r->sm.view.n; k++)
-		if (!(r->sm.suspects & (1ull << k))) {
-			s->leader_id = r->sm.view.ids[k];
-			break;
-		}
-	s->n = r->sm.view.n;
-	memcpy(s->ids, r->sm.view.ids, r->sm.view.n * sizeof(s->ids[0]));
-	s->installs = r->sm.installs;
-	s->dropped = r->sm.dropped;
-	s->suspects = r->sm.suspects;
+		W(ids[k], r->sm.view.ids[k]);
+	W(installs, r->sm.installs);
+	W(dropped, r->sm.dropped);
+	W(suspects, r->sm.suspects);
+#undef W
 	atomic_store_explicit(&s->seq, seq + 2, memory_order_release);
 }
 

@@ -66,15 +66,20 @@ struct dp_evt {
 	uint16_t ports[GALE_MAX_MEMBERS]; /* and their control ports */
 };
 
-/* What the control side says of the membership (sequence lock: odd while written). */
+/*
+ * What the control side says of the membership, under a sequence lock: seq
+ * is odd while the fields are written (an acq_rel exchange opens, a release
+ * store closes); a reader loads seq (acquire), the fields (acquire), seq
+ * again, and keeps the copy if both reads of seq are the same even number.
+ */
 struct dp_ctl_status {
 	_Atomic uint64_t seq;
-	uint64_t epoch;
-	uint32_t state; /* 0 running, 1 wedged (a view change runs), 2 stopped */
-	uint32_t leader_id;
-	uint32_t n;
-	uint32_t ids[GALE_MAX_MEMBERS];
-	uint64_t installs, dropped, suspects;
+	_Atomic uint64_t epoch;
+	_Atomic uint32_t state; /* 0 running, 1 wedged (a view change runs), 2 stopped */
+	_Atomic uint32_t leader_id;
+	_Atomic uint32_t n;
+	_Atomic uint32_t ids[GALE_MAX_MEMBERS];
+	_Atomic uint64_t installs, dropped, suspects;
 };
 
 #define DP_CTL_MAGIC 0x314c54434c414700ull /* "\0GALCTL1" */

@@ -394,8 +394,8 @@ switch_view(struct gale_group *g)
 	 * re-stamped, so a reader that sees a later epoch in a record knows it
 	 * is not corrupt (A14 in dp_peek()). */
 	struct dp_row *row = g->row;
-	atomic_store_explicit(&row->row_epoch, 0, memory_order_relaxed);
-	atomic_thread_fence(memory_order_seq_cst); /* cold path */
+	/* The exchange's acquire keeps the re-stamps below after it. */
+	atomic_exchange_explicit(&row->row_epoch, 0, memory_order_acq_rel);
 	/* Re-send the cut messages (and, run to completion, the committed ones
 	 * not yet published) in place: same bytes, the new epoch's stamp. */
 	uint64_t end = g->agent ? g->seq_pos : g->commit_pos;

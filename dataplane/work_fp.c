@@ -192,8 +192,9 @@ dp_peek(struct gale_group *g, struct dp_peer *p, uint32_t *len_out)
 			/* Re-stamped for a later view? Then (R14 comes before any
 			 * re-stamp) its row reads 0 or that later epoch: this member
 			 * lags (see receive()). Any other epoch is a corrupt record. */
-			if ((int32_t)(h->epoch - g->epoch32) > 0) {
-				atomic_thread_fence(memory_order_seq_cst); /* cold path */
+			/* Read again with acquire: the row's epoch is read after it. */
+			if ((int32_t)(__atomic_load_n(&h->epoch, __ATOMIC_ACQUIRE) - g->epoch32) >
+			    0) {
 				uint64_t pe = atomic_load_explicit(&p->row->row_epoch,
 								   memory_order_relaxed);
 				if (pe == 0 || pe > g->view.epoch) {

@@ -88,24 +88,33 @@ map_block(const char *path, bool write)
 	return b;
 }
 
-/* A consistent copy of the control side's status (sequence lock). */
+struct status {
+	uint64_t epoch, installs, dropped, suspects;
+	uint32_t state, leader_id, n;
+	uint32_t ids[GALE_MAX_MEMBERS];
+};
+
+/* A consistent copy of the control side's status (the sequence lock of ctl.h). */
 static bool
-read_status(struct dp_ctl *b, struct dp_ctl_status *out)
+read_status(struct dp_ctl *b, struct status *out)
 {
+	struct dp_ctl_status *s = &b->status;
 	for (int tries = 0; tries < 1000; tries++) {
-		uint64_t s1 = atomic_load_explicit(&b->status.seq, memory_order_acquire);
+		uint64_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
 		if (s1 & 1)
 			continue;
-		out->epoch = b->status.epoch;
-		out->state = b->status.state;
-		out->leader_id = b->status.leader_id;
-		out->n = b->status.n < GALE_MAX_MEMBERS ? b->status.n : GALE_MAX_MEMBERS;
-		memcpy(out->ids, b->status.ids, sizeof(out->ids));
-		out->installs = b->status.installs;
-		out->dropped = b->status.dropped;
-		out->suspects = b->status.suspects;
-		atomic_thread_fence(memory_order_seq_cst);
-		if (atomic_load_explicit(&b->status.seq, memory_order_relaxed) == s1)
+#define R(f) atomic_load_explicit(&s->f, memory_order_acquire)
+		out->epoch = R(epoch);
+		out->state = R(state);
+		out->leader_id = R(leader_id);
+		out->n = GB_MIN(R(n), (uint32_t)GALE_MAX_MEMBERS);
+		for (uint32_t k = 0; k < out->n; k++)
+			out->ids[k] = R(ids[k]);
+		out->installs = R(installs);
+		out->dropped = R(dropped);
+		out->suspects = R(suspects);
+#undef R
+		if (atomic_load_explicit(&s->seq, memory_order_relaxed) == s1)
 			return s1 != 0;
 	}
 	return false;
@@ -123,7 +132,7 @@ show(const char *path)
 	       gale_mode_name((enum gale_mode)b->mode),
 	       atomic_load(&b->ctl_pid) == b->dp_pid ? "embedded" : "galed",
 	       (int)atomic_load(&b->ctl_pid));
-	struct dp_ctl_status st;
+	struct status st;
 	if (!read_status(b, &st)) {
 		printf("  no view yet\n");
 	} else {
