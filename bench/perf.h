@@ -72,7 +72,7 @@ struct perf_shared {
 	_Atomic uint32_t abort_run;
 	uint64_t t_fault_ns[PERF_MAX_FAULTS];
 	uint64_t t_fault_real_ns[PERF_MAX_FAULTS]; /* the same, CLOCK_REALTIME */
-	uint64_t t_join_ns; /* when the --join-at member was started */
+	uint64_t t_join_ns;			   /* when the --join-at member was started */
 	struct perf_slot slot[GALE_MAX_MEMBERS];
 };
 

@@ -295,7 +295,8 @@ parse_args(int argc, char **argv, struct perf_opts *o)
 			break;
 		case O_GALED:
 			if (access(optarg, X_OK) != 0)
-				usage_error("--galed '%s' is invalid: not an executable file", optarg);
+				usage_error("--galed '%s' is invalid: not an executable file",
+					    optarg);
 			o->galed = optarg;
 			break;
 		case O_BASELINE:
@@ -332,8 +333,8 @@ parse_args(int argc, char **argv, struct perf_opts *o)
 				    o->members - 1);
 		bool stopped = false;
 		for (unsigned j = 0; j < i; j++)
-			stopped |= o->faults[j].member == f->member && o->faults[j].sig == SIGSTOP &&
-				   o->faults[j].at_s <= f->at_s;
+			stopped |= o->faults[j].member == f->member &&
+				   o->faults[j].sig == SIGSTOP && o->faults[j].at_s <= f->at_s;
 		if (f->sig == SIGCONT && !stopped)
 			usage_error("--cont %u@%g: no earlier --stop of member %u", f->member,
 				    f->at_s, f->member);
@@ -374,7 +375,7 @@ struct view_change {
 
 struct run {
 	struct perf_result res;
-	int failed; /* members that ended otherwise than they should */
+	int failed;	  /* members that ended otherwise than they should */
 	uint64_t faulted; /* members killed or stopped (id mask) */
 	bool minority;	  /* the faults took half of the members or more */
 	uint32_t n_vc;
@@ -448,9 +449,9 @@ time_view_changes(const struct perf_opts *o, struct perf_shared *sh, struct run 
 			t_fault = sh->t_join_ns;
 		if ((!gone && !join) || !t_fault || last < t_fault)
 			continue;
-		run->vc[run->n_vc++] = (struct view_change){
-			.epoch = e, .ms = (double)(last - t_fault) / 1e6, .join = join
-		};
+		run->vc[run->n_vc++] = (struct view_change){ .epoch = e,
+							     .ms = (double)(last - t_fault) / 1e6,
+							     .join = join };
 	}
 }
 
@@ -602,7 +603,8 @@ run_gale(const struct perf_opts *o, struct run *run)
 	memset(run, 0, sizeof(*run));
 	uint32_t n_out = 0;
 	for (unsigned f = 0; f < o->n_faults; f++)
-		if (o->faults[f].sig != SIGCONT && !(run->faulted & (1ull << o->faults[f].member))) {
+		if (o->faults[f].sig != SIGCONT &&
+		    !(run->faulted & (1ull << o->faults[f].member))) {
 			run->faulted |= 1ull << o->faults[f].member;
 			n_out++;
 		}
@@ -644,7 +646,8 @@ run_gale(const struct perf_opts *o, struct run *run)
 				kill(pids[ft->member], SIGCONT);
 				resumed[f] = true;
 			}
-			pending |= !fired[f] || (ft->sig == SIGSTOP && auto_cont(o, ft) && !resumed[f]);
+			pending |= !fired[f] ||
+				   (ft->sig == SIGSTOP && auto_cont(o, ft) && !resumed[f]);
 		}
 		if (now - t0 > (uint64_t)(limit_s * 1e9)) {
 			fprintf(stderr,
@@ -706,17 +709,21 @@ run_gale(const struct perf_opts *o, struct run *run)
 		}
 		if (!o->json)
 			printf("member %u: %s%s\n", i,
-			       WIFSIGNALED(st)	  ? "killed"
-			       : s->stopped	  ? s->stop_status == GALE_STATUS_STOPPED_EXCLUDED ? "stopped: excluded"
-					      : s->stop_status == GALE_STATUS_STOPPED_MINORITY ? "stopped: minority"
-											   : "stopped"
-			       : s->error	  ? "error"
-						  : "done",
+			       WIFSIGNALED(st) ? "killed"
+			       : s->stopped    ? s->stop_status == GALE_STATUS_STOPPED_EXCLUDED
+							 ? "stopped: excluded"
+						 : s->stop_status == GALE_STATUS_STOPPED_MINORITY
+							 ? "stopped: minority"
+							 : "stopped"
+			       : s->error      ? "error"
+					       : "done",
 			       how ? " (unexpected)" : "");
 		if (how) {
 			run->failed++;
 			fprintf(stderr, "gale-perf: member %u (pid %d) %s: %s\n", i, (int)pids[i],
-				how, WIFSIGNALED(st) ? strsignal(WTERMSIG(st)) : gale_strerror(s->error));
+				how,
+				WIFSIGNALED(st) ? strsignal(WTERMSIG(st))
+						: gale_strerror(s->error));
 		}
 		if (i < o->senders)
 			msgs += s->sent_final != UINT64_MAX ? s->sent_final : s->sent;
@@ -837,9 +844,9 @@ main(int argc, char **argv)
 				       (unsigned long long)run.fault_real_ns[f]);
 			printf("],\"view_changes\":[");
 			for (uint32_t i = 0; i < run.n_vc; i++)
-				printf("%s{\"epoch\":%llu,\"ms\":%.3f,\"cause\":\"%s\"}", i ? "," : "",
-				       (unsigned long long)run.vc[i].epoch, run.vc[i].ms,
-				       run.vc[i].join ? "join" : "fault");
+				printf("%s{\"epoch\":%llu,\"ms\":%.3f,\"cause\":\"%s\"}",
+				       i ? "," : "", (unsigned long long)run.vc[i].epoch,
+				       run.vc[i].ms, run.vc[i].join ? "join" : "fault");
 			printf("],\"view_change_ms\":%.3f,", view_change_median(&run));
 		}
 		print_result_json(r);

@@ -100,7 +100,7 @@ struct member {
 	struct sent_rec {
 		uint32_t len;
 		uint64_t digest;
-	} *hist;
+	} * hist;
 	uint64_t hist_mask;
 	bool got_state; /* a joiner: the state arrived */
 };
@@ -110,8 +110,10 @@ log_resent(struct member *m, const struct gale_view *v)
 {
 	uint64_t k = v->resent_count;
 	if (k > m->hist_mask + 1) {
-		fprintf(stderr, "gale-perf: member %u: %" PRIu64 " re-sent messages, more than "
-				"it remembers\n", m->id, k);
+		fprintf(stderr,
+			"gale-perf: member %u: %" PRIu64 " re-sent messages, more than "
+			"it remembers\n",
+			m->id, k);
 		m->me->error = -EOVERFLOW;
 		k = m->hist_mask + 1;
 	}

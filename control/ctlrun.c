@@ -138,8 +138,8 @@ receive_all(struct ctlrun *r, uint64_t now)
 	for (;;) {
 		struct sockaddr_in from;
 		socklen_t fl = sizeof(from);
-		ssize_t n = recvfrom(r->fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from,
-				     &fl);
+		ssize_t n = recvfrom(r->fd, buf, sizeof(buf), MSG_DONTWAIT,
+				     (struct sockaddr *)&from, &fl);
 		if (n < 0)
 			return;
 		r->received++;
@@ -192,7 +192,8 @@ take_events(struct ctlrun *r, uint64_t now)
 			for (uint32_t i = 0; i < ev.n && i < GALE_MAX_MEMBERS; i++) {
 				struct sockaddr_in sa = { .sin_family = AF_INET,
 							  .sin_port = htons(ev.ports[i]),
-							  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+							  .sin_addr.s_addr =
+								  htonl(INADDR_LOOPBACK) };
 				if (!addr_of(r, ev.ids[i]))
 					ctlrun_set_addr(r, ev.ids[i], &sa);
 			}

@@ -89,7 +89,7 @@ wait_joined(struct gale_group *g, struct embed *e, const struct gale_group_conf 
 	if (rc)
 		gb_log(e->log, GB_LOG_ERR, "GALE-JOIN-FAILED",
 		       "member %u could not join group %s: %s", c->my_id, c->name,
-		       !v.epoch ? "no view with it was installed in time"
+		       !v.epoch	       ? "no view with it was installed in time"
 		       : rc == -EAGAIN ? "its state did not arrive in time"
 				       : gale_strerror(rc));
 	return rc == -EAGAIN ? -ETIMEDOUT : rc;

@@ -74,7 +74,7 @@ on_action(void *arg, enum mbr_action a, const struct mbr_proposal *p)
 		print_view(&p->view);
 		break;
 	case MBR_ACT_EXCLUDED:
-		printf("STOP %s\n", G.run.dp_dead ? "dataplane-died"
+		printf("STOP %s\n", G.run.dp_dead    ? "dataplane-died"
 				    : stop_requested ? "left"
 						     : "excluded");
 		fflush(stdout);
@@ -107,8 +107,8 @@ attach_dataplane(int *pidfd)
 			close(fd);
 			struct dp_ctl *b = p == MAP_FAILED ? NULL : p;
 			/* A: pairs with the release of magic when the block was filled. */
-			if (b && atomic_load_explicit(&b->magic, memory_order_acquire) ==
-					 DP_CTL_MAGIC) {
+			if (b &&
+			    atomic_load_explicit(&b->magic, memory_order_acquire) == DP_CTL_MAGIC) {
 				if (b->version != DP_CTL_VERSION || b->my_id != G.c.id ||
 				    strcmp(b->group, G.c.group) != 0 || b->joiner) {
 					gb_log(&G.c.log, GB_LOG_ERR, "GALE-CONF-INVALID",

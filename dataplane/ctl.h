@@ -39,20 +39,20 @@ enum dp_cmd_type {
 
 struct dp_cmd {
 	uint32_t type;
-	uint32_t status;  /* DP_CMD_STOP: enum gale_status */
-	uint64_t epoch;	  /* DP_CMD_INSTALL: the new view's epoch */
-	uint32_t n;	  /* its members, in rank order */
+	uint32_t status; /* DP_CMD_STOP: enum gale_status */
+	uint64_t epoch;	 /* DP_CMD_INSTALL: the new view's epoch */
+	uint32_t n;	 /* its members, in rank order */
 	uint32_t ids[GALE_MAX_MEMBERS];
 	uint64_t trim[GALE_MAX_MEMBERS]; /* per rank of the old view: its messages that count */
 };
 
 enum dp_evt_type {
-	DP_EVT_ROW = 1,	   /* the final row after a wedge (recv, delivered) */
-	DP_EVT_SUSPECT,	   /* `id` died, hung, stopped or left (seen in its region) */
-	DP_EVT_INSTALLED,  /* the view of `epoch` is installed in the dataplane */
-	DP_EVT_LEAVE,	   /* the application asked to leave */
-	DP_EVT_STALE,	   /* a peer is in a later epoch: this member lags or was excluded */
-	DP_EVT_FAULT,	   /* the dataplane cannot apply a command (logged); it stopped */
+	DP_EVT_ROW = 1,	  /* the final row after a wedge (recv, delivered) */
+	DP_EVT_SUSPECT,	  /* `id` died, hung, stopped or left (seen in its region) */
+	DP_EVT_INSTALLED, /* the view of `epoch` is installed in the dataplane */
+	DP_EVT_LEAVE,	  /* the application asked to leave */
+	DP_EVT_STALE,	  /* a peer is in a later epoch: this member lags or was excluded */
+	DP_EVT_FAULT,	  /* the dataplane cannot apply a command (logged); it stopped */
 };
 
 struct dp_evt {
@@ -146,7 +146,6 @@ dp_ctl_pop_evt(struct dp_ctl *c, struct dp_evt *out)
 	atomic_store_explicit(&c->evt_tail, tail + 1, memory_order_release);
 	return true;
 }
-
 
 struct gale_node;
 struct gale_group;

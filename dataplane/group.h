@@ -26,7 +26,7 @@ static_assert((DP_DQ_SIZE & (DP_DQ_SIZE - 1)) == 0, "delivery queue size is a po
 #define DP_MAX_GROUPS 16 /* groups per node */
 #define DP_FIFO_BURST 64 /* records delivered from one sender before the next is served */
 #define DP_LIVENESS_PERIOD_NS 1000000ull /* peer checks at most this often */
-#define DP_NO_RANK 0xff		 /* dq_rank of a marker, or of a departed sender */
+#define DP_NO_RANK 0xff			 /* dq_rank of a marker, or of a departed sender */
 
 /* View change progress (dataplane thread). */
 enum dp_vc { DP_VC_NONE = 0, DP_VC_WEDGED, DP_VC_TRIM };
@@ -36,9 +36,9 @@ struct dp_peer {
 	const struct dp_row *row;
 	const uint8_t *ring;
 	uint32_t id;
-	bool failed;	/* its ring is not read any more (corrupt) */
-	bool suspected; /* reported to the control plane in this epoch */
-	bool need_base; /* new in this view: its start is read once it switched */
+	bool failed;	     /* its ring is not read any more (corrupt) */
+	bool suspected;	     /* reported to the control plane in this epoch */
+	bool need_base;	     /* new in this view: its start is read once it switched */
 	uint64_t seen;	     /* bytes of its ring published (its tail as last read) */
 	uint64_t nr_seen;    /* its next_round as last read (before `seen`) */
 	uint64_t deliv_pos;  /* next record to deliver */
@@ -100,7 +100,7 @@ struct gale_group {
 	enum gale_status status_reported;
 	uint64_t app_gate; /* the send_gate value that lets this thread claim */
 	struct gale_view app_view;
-	uint32_t app_n;				     /* app_view's members' rows, by rank */
+	uint32_t app_n;					 /* app_view's members' rows, by rank */
 	const struct dp_row *app_rows[GALE_MAX_MEMBERS]; /* (flow control, linger) */
 	/* Shared app -> dataplane (AGENT mode). */
 	gb_cache_aligned _Atomic uint64_t commit_shared; /* R3 pairs with A3 */
@@ -116,7 +116,7 @@ struct gale_group {
 	uint64_t next_resent_first; /* and this member's first cut send of the old view */
 	uint64_t marker_at;	    /* the queue index of next_view's first delivery */
 	const struct dp_row *next_rows[GALE_MAX_MEMBERS];
-	_Atomic uint64_t view_pub;  /* next_view's epoch; R17 pairs with A17 */
+	_Atomic uint64_t view_pub; /* next_view's epoch; R17 pairs with A17 */
 	/* App thread -> dataplane: the epoch of the last marker consumed (R16/A16). */
 	gb_cache_aligned _Atomic uint64_t app_epoch_ack;
 
@@ -129,10 +129,10 @@ struct gale_group {
 	uint64_t liveness_ns; /* last liveness check */
 	uint32_t fifo_next;   /* FIFO round-robin start */
 	enum dp_vc vc;
-	bool stale;		/* a peer is in a later epoch: deliver nothing */
-	uint64_t cmd_tail;	/* control commands consumed */
-	struct dp_cmd install;	/* DP_VC_TRIM: the view being installed */
-	uint64_t vc_start_ns;	/* wedge time, for the log */
+	bool stale;	       /* a peer is in a later epoch: deliver nothing */
+	uint64_t cmd_tail;     /* control commands consumed */
+	struct dp_cmd install; /* DP_VC_TRIM: the view being installed */
+	uint64_t vc_start_ns;  /* wedge time, for the log */
 	struct dp_peer peers[GALE_MAX_MEMBERS];
 
 	/* Counters: written by their owning thread, read relaxed by anyone. */

@@ -296,7 +296,8 @@ deliver_trim(struct gale_group *g, uint64_t prod, uint64_t space, bool *stuck)
 			if (!head[r])
 				continue;
 			left = true;
-			if (best == UINT32_MAX || key_lt(head[r]->round, r, head[best]->round, best))
+			if (best == UINT32_MAX ||
+			    key_lt(head[r]->round, r, head[best]->round, best))
 				best = r;
 		}
 		if (!left)
@@ -338,8 +339,8 @@ attach_new(struct gale_group *g, struct dp_peer *p, struct gale_member *m, uint3
 	int rc = g->ops->attach(g->drv, id, &region);
 	if (rc) {
 		gb_log(g->log, GB_LOG_ERR, "GALE-VIEW-FAULT",
-		       "member %u cannot map new member %u's region: %s",
-		       g->ctl->my_id, id, gale_strerror(rc));
+		       "member %u cannot map new member %u's region: %s", g->ctl->my_id, id,
+		       gale_strerror(rc));
 		return rc;
 	}
 	memset(p, 0, sizeof(*p));

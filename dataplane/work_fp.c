@@ -135,8 +135,8 @@ receive(struct gale_group *g)
 		}
 		if (gb_unlikely(p->need_base)) {
 			/* New to this view: its records start where its row says. */
-			uint64_t base = atomic_load_explicit(&p->row->epoch_base,
-							     memory_order_relaxed);
+			uint64_t base =
+				atomic_load_explicit(&p->row->epoch_base, memory_order_relaxed);
 			p->deliv_pos = p->seen = p->freed = base;
 			p->need_base = false;
 			atomic_store_explicit(&g->row->recv_pos[r], base, memory_order_relaxed);

@@ -243,10 +243,9 @@ cmd_join(int argc, char **argv)
 {
 	if (argc < 2)
 		return usage("join needs GROUP ID --contact ID[,ID...]%s", "");
-	struct gale_group_conf gc = { .name = argv[0],
-				      .join_running = true,
-				      .on_view = on_view,
-				      .on_state_put = on_state };
+	struct gale_group_conf gc = {
+		.name = argv[0], .join_running = true, .on_view = on_view, .on_state_put = on_state
+	};
 	if (!parse_u32(argv[1], &gc.my_id))
 		return usage("ID '%s' is invalid: valid: an integer", argv[1]);
 	uint32_t contacts[GALE_MAX_MEMBERS];
@@ -277,7 +276,8 @@ cmd_join(int argc, char **argv)
 			char *end;
 			seconds = strtod(v, &end);
 			if (*end || !(seconds > 0))
-				return usage("--seconds '%s' is invalid: valid: a number above 0", v);
+				return usage("--seconds '%s' is invalid: valid: a number above 0",
+					     v);
 		} else {
 			return usage("unknown option '%s'", argv[i]);
 		}
@@ -317,7 +317,8 @@ cmd_join(int argc, char **argv)
 		gale_release(g, n);
 		gale_node_idle(node, (unsigned)n);
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		double el = (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
+		double el =
+			(double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
 		if (stop_requested || (seconds > 0 && el >= seconds))
 			break;
 	}
@@ -325,7 +326,7 @@ cmd_join(int argc, char **argv)
 	gale_group_status(g, &st);
 	printf("delivered %llu messages; %s\n", (unsigned long long)delivered,
 	       n < 0 ? (st.status == GALE_STATUS_STOPPED_LEFT ? "stopped: left (asked to leave)"
-							       : "stopped")
+							      : "stopped")
 		     : "leaving");
 	gale_node_destroy(node);
 	return n < 0 && st.status != GALE_STATUS_STOPPED_LEFT ? 1 : 0;

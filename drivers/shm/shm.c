@@ -85,8 +85,7 @@ struct state_hdr {
 static void
 state_name(char *buf, size_t n, const char *group, uint64_t epoch, const char *suffix)
 {
-	snprintf(buf, n, "/dev/shm/gale.%s.state.%llu%s", group, (unsigned long long)epoch,
-		 suffix);
+	snprintf(buf, n, "/dev/shm/gale.%s.state.%llu%s", group, (unsigned long long)epoch, suffix);
 }
 
 static void
@@ -310,7 +309,8 @@ shm_attach(struct drv *d, uint32_t id, const void **region)
 	int pidfd = -1;
 	bool ready = atomic_load_explicit(&h->ready, memory_order_acquire);
 	if (ready)
-		pidfd = (int)syscall(SYS_pidfd_open, h->pid, 0); /* before the check: no pid reuse */
+		pidfd = (int)syscall(SYS_pidfd_open, h->pid,
+				     0); /* before the check: no pid reuse */
 	if (!ready || !pid_alive(h->pid)) {
 		rc = -EAGAIN; /* not ready yet, or its owner just died */
 	} else if (h->magic != SHM_MAGIC || h->version != SHM_VERSION) {

@@ -118,7 +118,7 @@ enum gale_status {
 
 struct gale_group_status {
 	enum gale_status status;
-	uint32_t failed_id; /**< with STOPPED_FAILURE: the member seen dead */
+	uint32_t failed_id; /**< the member whose stop this is (this member, today) */
 	uint64_t epoch;
 };
 
@@ -164,8 +164,8 @@ struct gale_group_conf {
 	 *  gale_flush(). 1 = every commit at once (lowest latency for a sender
 	 *  that does not poll); 0 = 16. Up to 4096. */
 	uint32_t publish_batch;
-	gale_view_fn on_view;	  /**< view upcall (on the thread that calls gale_poll()) */
-	gale_status_fn on_status; /**< stop upcall (same thread) */
+	gale_view_fn on_view;		/**< view upcall (on the thread that calls gale_poll()) */
+	gale_status_fn on_status;	/**< stop upcall (same thread) */
 	gale_state_get_fn on_state_get; /**< state for joiners (NULL: an empty state) */
 	gale_state_put_fn on_state_put; /**< state received when joining (join_running) */
 	void *cb_arg;
@@ -214,26 +214,32 @@ int gale_node_create(const struct gale_node_conf *conf, struct gale_node **out);
 void gale_node_destroy(struct gale_node *node);
 
 /**
- * Join a group with a static initial view: create this member's ring and
- * status row, then wait until every member of the view is attached.
+ * Join a group. With an initial view (the default): create this member's
+ * ring, status row and control block, wait until every member of the view
+ * is attached, start the control plane (a thread, or a galed process with
+ * external_control), report the first view through on_view. With
+ * join_running: ask the members given to let this one in, wait for a view
+ * that has it (on_view) and for the group's state (on_state_put).
  * thread: any but the agent's. blocks: up to join_timeout_ns.
  * @return 0; -EINVAL bad configuration (logged: which field, what is valid);
- *   -ETIMEDOUT a peer did not appear in time; -GALE_ECONFIG a peer was
- *   created with another mode, view or ring size; -GALE_EVERSION a peer of
- *   another layout version; -GALE_ESTOPPED a peer's region belongs to a group that already
- *   stopped or left (start every member afresh);
- *   -EEXIST this member id is already live; -ENOMEM; other -errno from shm.
+ *   -ETIMEDOUT a peer did not appear in time (or, joining, no view or state
+ *   came); -GALE_ECONFIG a peer was created with another mode, ring size or
+ *   initial view; -GALE_EVERSION a peer of another layout version;
+ *   -GALE_ESTOPPED a peer's region belongs to a group that already stopped
+ *   or left (start every member afresh); -EEXIST this member id is already
+ *   live; -ENOMEM; other -errno from shm or the socket.
  */
 int gale_group_join(struct gale_node *node, const struct gale_group_conf *conf,
 		    struct gale_group **out);
 
 /**
- * Leave the group and free it. In a static view a leave stops the group
- * for the others (each delivers what was sent before, then gale_poll()
- * returns -GALE_ESTOPPED with status STOPPED_LEFT), so the member first
- * publishes its commits and keeps serving until every running peer has
- * delivered its messages; messages still undelivered here are released
- * unread. thread: the group's app thread. blocks: up to 2 x fail_timeout_ns.
+ * Leave the group and free it: publish what is committed, keep serving
+ * until every running peer has delivered this member's messages (up to
+ * 2 x fail_timeout_ns; messages still undelivered here are released
+ * unread), then ask the others to install a view without this member and
+ * wait for it (a few heartbeat timeouts at most). In a group of two the
+ * other member is left without a majority and stops (property 8).
+ * thread: the group's app thread. blocks: as said.
  */
 void gale_group_leave(struct gale_group *g);
 
@@ -250,7 +256,9 @@ uint32_t gale_group_max_msg(const struct gale_group *g);
  * thread: the group's app thread. blocks: no.
  * @return 0; -EMSGSIZE len is 0 or above gale_group_max_msg(); -EAGAIN the
  *   ring is full (some member has not released older messages yet): poll
- *   and retry; -EBUSY a claim is already open; -GALE_ESTOPPED the group stopped.
+ *   and retry; -GALE_EWEDGED a view change runs (or its view upcall is not
+ *   taken yet): poll and retry; -EBUSY a claim is already open;
+ *   -GALE_ESTOPPED the group stopped.
  */
 int gale_claim(struct gale_group *g, uint32_t len, void **buf);
 

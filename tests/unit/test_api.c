@@ -393,7 +393,8 @@ test_leave(void)
 			gale_release(a.g, n);
 		n = gale_poll(c.g, m, 8);
 		for (int j = 0; j < n; j++)
-			after += m[j].epoch == 2 && m[j].sender == 0 && strcmp(m[j].data, "after") == 0;
+			after += m[j].epoch == 2 && m[j].sender == 0 &&
+				 strcmp(m[j].data, "after") == 0;
 		if (n > 0)
 			gale_release(c.g, n);
 		usleep(50);

@@ -3,7 +3,8 @@
  * A peer's ring is input: a corrupt or hostile member must not crash the
  * others or get anything delivered. Each case lets member 1 of 3 publish one
  * bad record (or a bad tail) by writing its own region directly, the way a
- * buggy process could; members 0 and 2 must count it in invalid_records,
+ * buggy process could; members 0 and 2 must count it in invalid_records (the
+ * one that reads it first; the other may wedge before it reads that far),
  * deliver nothing of it, and go on in a view without member 1.
  */
 #include "tap.h"
@@ -184,11 +185,13 @@ run_case(enum fault f)
 	gale_group_counters(c.g, &cc);
 	struct gale_group_status st;
 	gale_group_status(a.g, &st);
-	CHECK(va.epoch == 2 && va.n_members == 2 && va.members[0].id == 0 &&
-	      va.members[1].id == 2);
+	CHECK(va.epoch == 2 && va.n_members == 2 && va.members[0].id == 0 && va.members[1].id == 2);
 	CHECK(vc.epoch == 2 && vc.n_members == 2);
 	CHECK(st.status == GALE_STATUS_RUNNING);
-	CHECK(ca.invalid_records == 1 && cc.invalid_records == 1);
+	/* Whoever read it counted it once; the other may have wedged first (the
+	 * view change the first reader started stops reading) and never seen it. */
+	CHECK(ca.invalid_records <= 1 && cc.invalid_records <= 1 &&
+	      ca.invalid_records + cc.invalid_records >= 1);
 	CHECK(got == 0); /* nothing of the bad record */
 	/* The group goes on: a message from member 0 reaches member 2 in view 2. */
 	CHECK(gale_send(a.g, "good one", 8) == 0);
