@@ -17,4 +17,7 @@ gb_now_ns(void)
 /* Sleep for ns nanoseconds (restarts on EINTR). */
 void gb_sleep_ns(uint64_t ns);
 
+/* Environment variable `name` as milliseconds (1 to 600000), in ns; 0 if unset or invalid. */
+uint64_t gb_env_ms(const char *name);
+
 #endif

@@ -188,7 +188,10 @@ gale_group_join(struct gale_node *node, const struct gale_group_conf *c, struct 
 				       .group = c->name,
 				       .safe = c->mode == GALE_MODE_SAFE,
 				       .hb_interval_ns = c->hb_interval_ns,
-				       .hb_timeout_ns = c->hb_timeout_ns,
+				       /* 0: GALE_HB_TIMEOUT_MS (slow builds), or 100 ms */
+				       .hb_timeout_ns = c->hb_timeout_ns
+								? c->hb_timeout_ns
+								: gb_env_ms("GALE_HB_TIMEOUT_MS"),
 				       .fail_timeout_ns = e->fail_timeout_ns,
 				       .join_timeout_ns = e->join_timeout_ns,
 				       .log = e->log };

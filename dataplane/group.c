@@ -292,7 +292,11 @@ dp_group_open(struct gale_node *node, const struct gale_group_conf *c, uint16_t 
 	g->ring_bytes = c->ring_bytes ? c->ring_bytes : DEF_RING_BYTES;
 	g->ring_mask = g->ring_bytes - 1;
 	g->max_msg = (uint32_t)GB_MIN(g->ring_bytes / 4, DP_REC_LEN_MASK);
-	g->fail_timeout_ns = c->fail_timeout_ns ? c->fail_timeout_ns : DEF_FAIL_TIMEOUT_NS;
+	/* 0: GALE_FAIL_TIMEOUT_MS from the environment (slow builds: sanitizers), or 500 ms. */
+	uint64_t env_fail = gb_env_ms("GALE_FAIL_TIMEOUT_MS");
+	g->fail_timeout_ns = c->fail_timeout_ns ? c->fail_timeout_ns
+			     : env_fail		? env_fail
+						: DEF_FAIL_TIMEOUT_NS;
 	g->join_timeout_ns = c->join_timeout_ns ? c->join_timeout_ns : DEF_JOIN_TIMEOUT_NS;
 	g->on_view = c->on_view;
 	g->on_status = c->on_status;

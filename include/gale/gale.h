@@ -156,9 +156,10 @@ struct gale_group_conf {
 	uint64_t ring_bytes;	  /**< send ring size, power of two, 64 KiB to 1 GiB; 0 = 16 MiB */
 	uint64_t join_timeout_ns; /**< how long gale_group_join() waits for peers; 0 = 10 s */
 	uint64_t fail_timeout_ns; /**< a peer whose dataplane heartbeat stalls this long is
-				   *   suspected; 0 = 500 ms */
+				   *   suspected; 0 = $GALE_FAIL_TIMEOUT_MS or 500 ms */
 	uint64_t hb_interval_ns;  /**< control-plane heartbeats; 0 = 10 ms */
-	uint64_t hb_timeout_ns;	  /**< a member unheard this long is suspected; 0 = 100 ms */
+	uint64_t hb_timeout_ns;	  /**< a member unheard this long is suspected;
+				   *   0 = $GALE_HB_TIMEOUT_MS or 100 ms */
 	/** With GALE_THREADING_APP, commits are published to the group in batches:
 	 *  at once every publish_batch commits, and by every gale_poll() and
 	 *  gale_flush(). 1 = every commit at once (lowest latency for a sender

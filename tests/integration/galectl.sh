@@ -89,6 +89,10 @@ seen=$(grep -o 'seen at realtime [0-9.]*' "$dir/galed-2.log" | awk '{print $4}' 
 [ -n "$seen" ] || fail "galed of member 2 did not report its dataplane's death"
 us=$(( (seen - kill_ns) / 1000 ))
 echo "galed of the killed member saw its dataplane's death ${us} us after the kill"
-[ "$us" -le 5000 ] || fail "galed saw the death after more than 5 ms"
+# A timing bound only in the plain build (sanitized builds run slower and
+# set GALE_HB_TIMEOUT_MS, see tools/test.sh).
+if [ -z "${GALE_HB_TIMEOUT_MS:-}" ]; then
+    [ "$us" -le 5000 ] || fail "galed saw the death after more than 5 ms"
+fi
 grep -q '^STOP dataplane-died$' "$dir/galed-2.log" || fail "galed 2 did not stop"
 echo "galectl: all checks passed"
