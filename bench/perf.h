@@ -35,6 +35,7 @@ struct perf_opts {
 		int sig; /* SIGKILL (--kill), SIGSTOP (--stop), SIGCONT (--cont) */
 		uint32_t member;
 		double at_s;
+		bool at_wedge; /* --kill M@wedge */
 	} faults[PERF_MAX_FAULTS];
 	unsigned n_faults;
 	double join_at_s; /* --join-at; < 0: none */
@@ -59,6 +60,7 @@ struct perf_slot {
 	uint64_t backpressure;
 	double cpu_s;
 	struct perf_hist lat; /* deliveries of others' messages, ns */
+	_Atomic uint64_t t_wedged_ns; /* first claim held by a view change */
 	/* The views it installed: epoch, member id mask, when (CLOCK_MONOTONIC). */
 	_Atomic uint32_t n_views;
 	_Atomic uint64_t view_mask; /* the current view's members (ids < 64) */

@@ -42,6 +42,8 @@ static const char usage_text[] =
 	"  --no-pin              do not pin members to cores (default: member i on cpu i %% ncpu)\n"
 	"  --kill MEMBER@SECONDS SIGKILL a member at that time into the run; the others install\n"
 	"                        a view without it and go on (repeat: up to 8 faults in all)\n"
+	"  --kill MEMBER@wedge   SIGKILL it as soon as another member's send is held by a view\n"
+	"                        change (-GALE_EWEDGED): a kill during a view change\n"
 	"  --stop MEMBER@SECONDS SIGSTOP a member (a hang): the others exclude it; it gets\n"
 	"                        SIGCONT once they did (or 5 s later), and must stop\n"
 	"  --cont MEMBER@SECONDS SIGCONT a stopped member at that time instead\n"
@@ -142,7 +144,10 @@ parse_fault(struct perf_opts *o, const char *flag, const char *arg, int sig)
 	snprintf(what, sizeof(what), "%s MEMBER", flag);
 	f->member = (uint32_t)parse_u64(what, idbuf, 0, GALE_MAX_MEMBERS - 1);
 	snprintf(what, sizeof(what), "%s SECONDS", flag);
-	f->at_s = parse_double(what, at + 1, 0, 86400);
+	if (strcmp(at + 1, "wedge") == 0 && sig == SIGKILL)
+		f->at_wedge = true; /* as soon as a view change is seen (the time is then) */
+	else
+		f->at_s = parse_double(what, at + 1, 0, 86400);
 }
 
 static void
@@ -390,6 +395,16 @@ procs(const struct perf_opts *o)
 	return o->members + (o->join_at_s >= 0 ? 1 : 0);
 }
 
+/* A member that was not faulted saw a view change run (its claim was held). */
+static bool
+wedge_seen(const struct perf_opts *o, struct perf_shared *sh, uint64_t faulted)
+{
+	for (uint32_t i = 0; i < procs(o); i++)
+		if (!(faulted & (1ull << i)) && atomic_load(&sh->slot[i].t_wedged_ns))
+			return true;
+	return false;
+}
+
 /* A --stop member without its own --cont. */
 static bool
 auto_cont(const struct perf_opts *o, const struct perf_fault *f)
@@ -629,7 +644,8 @@ run_gale(const struct perf_opts *o, struct run *run)
 		}
 		for (unsigned f = 0; f < o->n_faults; f++) {
 			const struct perf_fault *ft = &o->faults[f];
-			if (!fired[f] && now - t0 >= (uint64_t)(ft->at_s * 1e9)) {
+			if (!fired[f] && (ft->at_wedge ? wedge_seen(o, sh, run->faulted)
+						       : now - t0 >= (uint64_t)(ft->at_s * 1e9))) {
 				sh->t_fault_ns[f] = perf_now_ns();
 				struct timespec rt;
 				clock_gettime(CLOCK_REALTIME, &rt);

@@ -11,8 +11,9 @@
 # usage: fault.sh GALE_PERF GALE_CHECK CASE
 #   kill-member       5 members, SIGKILL of member 3 (not the leader)
 #   kill-leader       5 members, SIGKILL of member 0 (the leader)
-#   kill-leader-mid   5 members, SIGKILL of member 3, then of the leader 2 ms
-#                     later, while the survivors change the view
+#   kill-leader-mid   5 members, SIGKILL of member 3, then of the leader as
+#                     soon as a survivor's send is held by the view change
+#                     that the first kill started (--kill 0@wedge)
 #   two-kills         5 members, SIGKILL of members 1 and 3 at once
 #   stop-cont         3 members, SIGSTOP of member 2 past the timeout, SIGCONT
 #                     once the others excluded it: it must stop (excluded)
@@ -29,7 +30,7 @@ members=5 mode=safe
 case $case in
 kill-member) faults=(--kill 3@1) ;;
 kill-leader) faults=(--kill 0@1) mode=fifo ;;
-kill-leader-mid) faults=(--kill 3@1 --kill 0@1.002) mode=total ;;
+kill-leader-mid) faults=(--kill 3@1 --kill 0@wedge) mode=total ;;
 two-kills) faults=(--kill 1@1 --kill 3@1) ;;
 stop-cont) faults=(--stop 2@1) members=3 mode=fifo ;;
 partition-3-2) faults=(--stop 3@1 --stop 4@1) ;;
