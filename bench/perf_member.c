@@ -307,8 +307,8 @@ send_burst(struct member *m, uint64_t t_start, bool *finished)
 		uint32_t len = perf_msg_len(o, &m->rng);
 		void *buf;
 		int rc = gale_claim(m->g, len, &buf);
-		if (rc == -GALE_EWEDGED && !atomic_load_explicit(&m->me->t_wedged_ns,
-								  memory_order_relaxed))
+		if (rc == -GALE_EWEDGED &&
+		    !atomic_load_explicit(&m->me->t_wedged_ns, memory_order_relaxed))
 			atomic_store_explicit(&m->me->t_wedged_ns, now, memory_order_release);
 		if (rc == -EAGAIN || rc == -GALE_EWEDGED)
 			break; /* back-pressure or a view change: deliver, then retry */
