@@ -19,8 +19,11 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define POLL_MS 5 /* longest sleep: heartbeats are every 10 ms by default */
@@ -37,10 +40,33 @@ struct embed {
 	uint64_t join_timeout_ns, fail_timeout_ns;
 };
 
+/*
+ * The control thread must answer heartbeats even when the dataplane threads
+ * keep every core busy: it may run on any core (not only where its creator
+ * was pinned), and it asks for a better nice value than theirs (granted to
+ * root or CAP_SYS_NICE; without it, it shares fairly).
+ */
+static void
+control_thread_setup(struct embed *e)
+{
+	cpu_set_t all;
+	CPU_ZERO(&all);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	for (long i = 0; i < n && i < CPU_SETSIZE; i++)
+		CPU_SET((int)i, &all);
+	if (pthread_setaffinity_np(pthread_self(), sizeof(all), &all) != 0)
+		gb_log(e->log, GB_LOG_DEBUG, "GALE-CTL-AFFINITY",
+		       "the control thread keeps its creator's CPU affinity");
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), -5) != 0)
+		gb_log(e->log, GB_LOG_DEBUG, "GALE-CTL-NICE",
+		       "the control thread runs at the default priority: %s", strerror(errno));
+}
+
 static void *
 embed_main(void *arg)
 {
 	struct embed *e = arg;
+	control_thread_setup(e);
 	while (!atomic_load(&e->quit))
 		ctlrun_step(&e->run, POLL_MS);
 	return NULL;
