@@ -46,6 +46,11 @@ plog_open(struct perf_log *l, const char *path)
 void
 plog_line(struct perf_log *l, const char *s, size_t n)
 {
+	while (n > WINDOW / 2) { /* a block larger than a window: in pieces */
+		plog_line(l, s, WINDOW / 2);
+		s += WINDOW / 2;
+		n -= WINDOW / 2;
+	}
 	if (l->total + n > l->off + WINDOW && map_window(l) != 0) {
 		fprintf(stderr, "gale-perf: cannot extend a delivery log: %s\n", strerror(errno));
 		exit(3);
@@ -112,17 +117,17 @@ plog_send(struct perf_log *l, uint64_t epoch, uint64_t seq, uint32_t len, uint64
 	plog_line(l, buf, (size_t)(p - buf));
 }
 
-void
-plog_resend(struct perf_log *l, uint64_t epoch, uint64_t seq, uint32_t len, uint64_t digest,
-	    uint64_t old_epoch, uint64_t old_seq)
+size_t
+plog_fmt_resend(char *buf, uint64_t epoch, uint64_t seq, uint32_t len, uint64_t digest,
+		uint64_t old_epoch, uint64_t old_seq)
 {
-	char buf[144], *p = put_send(buf, epoch, seq, len, digest);
+	char *p = put_send(buf, epoch, seq, len, digest);
 	*p++ = ' ';
 	p = put_u64(p, old_epoch);
 	*p++ = ':';
 	p = put_u64(p, old_seq);
 	*p++ = '\n';
-	plog_line(l, buf, (size_t)(p - buf));
+	return (size_t)(p - buf);
 }
 
 void

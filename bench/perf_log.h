@@ -25,9 +25,11 @@ void plog_close(struct perf_log *l);
 
 /* `S <epoch> <seq> <len> <digest>` */
 void plog_send(struct perf_log *l, uint64_t epoch, uint64_t seq, uint32_t len, uint64_t digest);
-/* `S <epoch> <seq> <len> <digest> <old-epoch>:<old-seq>`: a re-send of an earlier send */
-void plog_resend(struct perf_log *l, uint64_t epoch, uint64_t seq, uint32_t len, uint64_t digest,
-		 uint64_t old_epoch, uint64_t old_seq);
+/* Format `S <epoch> <seq> <len> <digest> <old-epoch>:<old-seq>\n` (a re-send of an
+ * earlier send) into buf (PLOG_RESEND_MAX bytes); returns its length. */
+#define PLOG_RESEND_MAX 112
+size_t plog_fmt_resend(char *buf, uint64_t epoch, uint64_t seq, uint32_t len, uint64_t digest,
+		       uint64_t old_epoch, uint64_t old_seq);
 /* `D <epoch> <sender> <seq> <len> <digest>` */
 void plog_deliver(struct perf_log *l, uint64_t epoch, uint32_t sender, uint64_t seq, uint32_t len,
 		  uint64_t digest);

@@ -106,34 +106,6 @@ struct member {
 };
 
 static void
-log_resent(struct member *m, const struct gale_view *v)
-{
-	uint64_t k = v->resent_count;
-	if (k > m->hist_mask + 1) {
-		fprintf(stderr,
-			"gale-perf: member %u: %" PRIu64 " re-sent messages, more than "
-			"it remembers\n",
-			m->id, k);
-		m->me->error = -EOVERFLOW;
-		k = m->hist_mask + 1;
-	}
-	struct sent_rec *tmp = malloc((k ? k : 1) * sizeof(*tmp));
-	if (!tmp) {
-		m->me->error = -ENOMEM;
-		return;
-	}
-	for (uint64_t i = 0; i < k; i++)
-		tmp[i] = m->hist[(v->resent_first + i) & m->hist_mask];
-	for (uint64_t i = 0; i < k; i++) {
-		m->hist[i & m->hist_mask] = tmp[i];
-		if (m->logging)
-			plog_resend(&m->log, v->epoch, i, tmp[i].len, tmp[i].digest, v->epoch - 1,
-				    v->resent_first + i);
-	}
-	free(tmp);
-}
-
-static void
 on_view(void *arg, const struct gale_view *v)
 {
 	struct member *m = arg;
@@ -151,16 +123,43 @@ on_view(void *arg, const struct gale_view *v)
 	atomic_store_explicit(&m->me->view_mask, mask, memory_order_release);
 	m->epoch = v->epoch;
 	m->view_mask = mask;
-	if (m->logging) {
-		char line[GALE_MAX_MEMBERS * 11 + 32];
-		int n = snprintf(line, sizeof(line), "V %" PRIu64 " ", v->epoch);
-		for (uint32_t i = 0; i < v->n_members; i++)
-			n += snprintf(line + n, sizeof(line) - (size_t)n, "%s%u", i ? "," : "",
-				      v->members[i].id);
-		line[n++] = '\n';
-		plog_line(&m->log, line, (size_t)n);
+	/* The V line and the re-sends it brings, written with one copy: the
+	 * dataplane re-sent them at the switch, so a log killed in between must
+	 * not show the view without them. */
+	uint64_t k = v->resent_count;
+	if (k > m->hist_mask + 1) {
+		fprintf(stderr,
+			"gale-perf: member %u: %" PRIu64
+			" re-sent messages, more than it remembers\n",
+			m->id, k);
+		m->me->error = -EOVERFLOW;
+		k = m->hist_mask + 1;
 	}
-	log_resent(m, v);
+	size_t cap = GALE_MAX_MEMBERS * 11 + 32 + k * PLOG_RESEND_MAX;
+	char *block = malloc(cap);
+	struct sent_rec *tmp = malloc((k ? k : 1) * sizeof(*tmp));
+	if (!block || !tmp) {
+		m->me->error = -ENOMEM;
+		free(block);
+		free(tmp);
+		return;
+	}
+	size_t n = (size_t)snprintf(block, cap, "V %" PRIu64 " ", v->epoch);
+	for (uint32_t i = 0; i < v->n_members; i++)
+		n += (size_t)snprintf(block + n, cap - n, "%s%u", i ? "," : "", v->members[i].id);
+	block[n++] = '\n';
+	/* This view's seq i re-sends the last view's seq resent_first + i. */
+	for (uint64_t i = 0; i < k; i++)
+		tmp[i] = m->hist[(v->resent_first + i) & m->hist_mask];
+	for (uint64_t i = 0; i < k; i++) {
+		m->hist[i & m->hist_mask] = tmp[i];
+		n += plog_fmt_resend(block + n, v->epoch, i, tmp[i].len, tmp[i].digest,
+				     v->epoch - 1, v->resent_first + i);
+	}
+	if (m->logging)
+		plog_line(&m->log, block, n);
+	free(block);
+	free(tmp);
 	m->epoch_seq = v->resent_count;
 }
 

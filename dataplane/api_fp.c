@@ -112,6 +112,8 @@ gale_flush(struct gale_group *g)
 		return 0; /* the agent publishes every commit it sees */
 	if (atomic_load_explicit(&g->status, memory_order_relaxed) != GALE_STATUS_RUNNING)
 		return -GALE_ESTOPPED;
+	if (g->vc != DP_VC_NONE)
+		return 0; /* wedged: published in the next view, when it is installed */
 	g->unpublished = 0;
 	dp_sequence_own(g, g->commit_pos);
 	return 0;

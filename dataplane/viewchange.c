@@ -450,9 +450,16 @@ switch_view(struct gale_group *g)
 	}
 	atomic_store_explicit(&row->epoch_base, cut_pos, memory_order_relaxed);
 	atomic_store_explicit(&row->row_epoch, epoch, memory_order_release);
-	if (g->mode != GALE_MODE_FIFO)
+	if (!g->agent && g->commit_pos != g->seq_pos) {
+		/* Run to completion: the re-stamped commits not yet published go out
+		 * now, tail before promise (R1, R2), or a reader would take the
+		 * promise past their round for a promise about them. */
+		g->unpublished = 0;
+		dp_sequence_own(g, g->commit_pos);
+	} else if (g->mode != GALE_MODE_FIFO) {
 		/* R2 (as in dp_sequence_own()): the re-stamped records are before it. */
 		atomic_store_explicit(&row->next_round, g->own_next_round, memory_order_release);
+	}
 
 	/* The app's view upcall, before the first delivery of the new view (R17). */
 	g->next_view = v;

@@ -40,11 +40,20 @@ join-under-load) faults=(--join-at 1 --rate 0) members=4 ;;
 esac
 dir=$(mktemp -d /tmp/gale-fault.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
+# On a failure the logs are kept for a look: GALE_FAULT_KEEP=DIR copies them there.
+fail() {
+    echo "FAIL: $*"
+    if [ -n "${GALE_FAULT_KEEP:-}" ]; then
+        mkdir -p "$GALE_FAULT_KEEP" && cp -r "$dir" "$GALE_FAULT_KEEP/" &&
+            echo "logs kept in $GALE_FAULT_KEEP/$(basename "$dir")"
+    fi
+    exit 1
+}
 out=$(timeout 120 "$perf" --members "$members" --senders 3 --mode "$mode" --duration 3 \
       --rate 50000 "${faults[@]}" --log-dir "$dir" --json)
 rc=$?
 echo "$out"
-[ $rc -eq 0 ] || { echo "FAIL: gale-perf exited $rc"; exit 1; }
+[ $rc -eq 0 ] || fail "gale-perf exited $rc"
 logs=$members
 [ "$case" = join-under-load ] && logs=$((members + 1))
 python3 - "$out" <<'PY' || exit 1
@@ -54,7 +63,7 @@ vc = ", ".join(f"epoch {v['epoch']}: {v['ms']:.1f} ms" for v in d["view_changes"
 print(f"view changes: {vc or 'none'}; median {d['view_change_ms']:.1f} ms; "
       f"{d['msgs']} messages sent")
 PY
-"$check" --mode "$mode" --expect-members "$logs" "$dir" || { echo "FAIL: checker"; exit 1; }
+"$check" --mode "$mode" --expect-members "$logs" "$dir" || fail "checker"
 if [ "$case" = join-under-load ]; then
     # The joiner's first view, and what it delivered there, against each other member.
     first=$(grep -m1 '^V ' "$dir/member-4.log" | cut -d' ' -f2)
