@@ -593,6 +593,15 @@ run_gale(const struct perf_opts *o, struct run *run)
 		int st;
 		pid_t p = waitpid(-1, &st, WNOHANG);
 		if (p > 0 || perf_now_ns() - t_wait > 30000000000ull) {
+			const char *who = "a member";
+			for (uint32_t i = 0; p > 0 && i < o->members; i++)
+				if (gpids[i] == p)
+					who = "a member's galed";
+			if (p > 0)
+				fprintf(stderr,
+					"gale-perf: %s (pid %d) ended before the run started (%s %d)\n",
+					who, (int)p, WIFSIGNALED(st) ? "signal" : "exit status",
+					WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
 			fprintf(stderr, "gale-perf: a member failed to join; stopping the run\n");
 			atomic_store(&sh->abort_run, 1);
 			for (uint32_t i = 0; i < o->members; i++) {

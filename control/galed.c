@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -101,6 +102,11 @@ attach_dataplane(int *pidfd)
 	uint64_t deadline = gb_now_ns() + ATTACH_WAIT_NS;
 	for (;;) {
 		int fd = open(path, O_RDWR | O_CLOEXEC);
+		struct stat st;
+		if (fd >= 0 && (fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof(struct dp_ctl))) {
+			close(fd); /* being created: not its full size yet (SIGBUS if mapped) */
+			fd = -1;
+		}
 		if (fd >= 0) {
 			void *p = mmap(NULL, sizeof(struct dp_ctl), PROT_READ | PROT_WRITE,
 				       MAP_SHARED, fd, 0);

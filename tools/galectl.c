@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -68,6 +69,12 @@ map_block(const char *path, bool write)
 	int fd = open(path, (write ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 	if (fd < 0) {
 		fprintf(stderr, "galectl: %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	struct stat st;
+	if (fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof(struct dp_ctl)) {
+		fprintf(stderr, "galectl: %s: not a whole control block (being created?)\n", path);
+		close(fd);
 		return NULL;
 	}
 	void *p = mmap(NULL, sizeof(struct dp_ctl), PROT_READ | (write ? PROT_WRITE : 0),
