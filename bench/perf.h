@@ -59,7 +59,7 @@ struct perf_slot {
 	uint64_t delivered_bytes;
 	uint64_t backpressure;
 	double cpu_s;
-	struct perf_hist lat; /* deliveries of others' messages, ns */
+	struct perf_hist lat;	      /* deliveries of others' messages, ns */
 	_Atomic uint64_t t_wedged_ns; /* first claim held by a view change */
 	/* The views it installed: epoch, member id mask, when (CLOCK_MONOTONIC). */
 	_Atomic uint32_t n_views;
