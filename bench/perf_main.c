@@ -718,9 +718,10 @@ run_gale(const struct perf_opts *o, struct run *run)
 		if (WIFSIGNALED(st)) {
 			if (!(faulted && WTERMSIG(st) == SIGKILL))
 				how = "died of a signal";
-		} else if (s->stopped) {
+		} else if (s->stopped && !s->done) {
 			/* A faulted member must find itself excluded (or in a minority);
-			 * the rest stop only when the faults took a majority. */
+			 * the rest stop only when the faults took a majority. (A member
+			 * that delivered everything may stop as the others leave.) */
 			bool ok = faulted ? s->stop_status == GALE_STATUS_STOPPED_EXCLUDED ||
 						    s->stop_status == GALE_STATUS_STOPPED_MINORITY
 					  : run->minority &&
@@ -734,14 +735,15 @@ run_gale(const struct perf_opts *o, struct run *run)
 		}
 		if (!o->json)
 			printf("member %u: %s%s\n", i,
-			       WIFSIGNALED(st) ? "killed"
-			       : s->stopped    ? s->stop_status == GALE_STATUS_STOPPED_EXCLUDED
-							 ? "stopped: excluded"
-						 : s->stop_status == GALE_STATUS_STOPPED_MINORITY
-							 ? "stopped: minority"
-							 : "stopped"
-			       : s->error      ? "error"
-					       : "done",
+			       WIFSIGNALED(st)	      ? "killed"
+			       : s->done && !s->error ? "done"
+			       : s->stopped ? s->stop_status == GALE_STATUS_STOPPED_EXCLUDED
+						      ? "stopped: excluded"
+					      : s->stop_status == GALE_STATUS_STOPPED_MINORITY
+						      ? "stopped: minority"
+						      : "stopped"
+			       : s->error   ? "error"
+					    : "done",
 			       how ? " (unexpected)" : "");
 		if (how) {
 			run->failed++;

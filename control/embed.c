@@ -121,6 +121,21 @@ wait_joined(struct gale_group *g, struct embed *e, const struct gale_group_conf 
 	return rc == -EAGAIN ? -ETIMEDOUT : rc;
 }
 
+/* Open e's dataplane and keep what the control side needs from it. */
+static int
+embed_open(struct embed *e, struct gale_node *node, const struct gale_group_conf *c,
+	   uint16_t ctl_port)
+{
+	int rc = dp_group_open(node, c, ctl_port, &e->g);
+	if (rc)
+		return rc;
+	e->ctl = dp_group_ctl(e->g);
+	e->log = dp_group_log(e->g);
+	e->join_timeout_ns = dp_group_join_timeout_ns(e->g);
+	e->fail_timeout_ns = dp_group_fail_timeout_ns(e->g);
+	return 0;
+}
+
 /* external_control: open the dataplane, wait for galed --dataplane to attach. */
 static int
 join_external(struct gale_node *node, const struct gale_group_conf *c, struct gale_group **out)
@@ -135,17 +150,12 @@ join_external(struct gale_node *node, const struct gale_group_conf *c, struct ga
 		return -ENOMEM;
 	e->external = true;
 	e->fd = e->wake_fd = -1;
-	struct gale_group *g;
-	int rc = dp_group_open(node, c, 0, &g);
+	int rc = embed_open(e, node, c, 0);
 	if (rc) {
 		embed_free(e);
 		return rc;
 	}
-	e->g = g;
-	e->ctl = dp_group_ctl(g);
-	e->log = dp_group_log(g);
-	e->join_timeout_ns = dp_group_join_timeout_ns(g);
-	e->fail_timeout_ns = dp_group_fail_timeout_ns(g);
+	struct gale_group *g = e->g;
 	uint64_t deadline = gb_now_ns() + e->join_timeout_ns;
 	/* A: pairs with galed's release store of ctl_pid once it serves the block. */
 	while (!atomic_load_explicit(&e->ctl->ctl_pid, memory_order_acquire)) {
@@ -197,17 +207,12 @@ gale_group_join(struct gale_node *node, const struct gale_group_conf *c, struct 
 		embed_free(e);
 		return rc;
 	}
-	struct gale_group *g;
-	int rc = dp_group_open(node, c, ntohs(sa.sin_port), &g);
+	int rc = embed_open(e, node, c, ntohs(sa.sin_port));
 	if (rc) {
 		embed_free(e);
 		return rc;
 	}
-	e->g = g;
-	e->ctl = dp_group_ctl(g);
-	e->log = dp_group_log(g);
-	e->join_timeout_ns = dp_group_join_timeout_ns(g);
-	e->fail_timeout_ns = dp_group_fail_timeout_ns(g);
+	struct gale_group *g = e->g;
 	dp_group_set_wake_fd(g, e->wake_fd);
 	atomic_store(&e->ctl->ctl_pid, (int32_t)getpid());
 	struct ctlrun_conf rc_conf = { .my_id = c->my_id,
