@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* 64-bit FNV-1a, the digest of the delivery logs. */
+/* 64-bit FNV-1a: the delivery logs' digest, the group hash, frame checksums. */
 #ifndef GALE_BASE_FNV_H
 #define GALE_BASE_FNV_H
 
@@ -9,16 +9,22 @@
 #define GB_FNV64_OFFSET 0xcbf29ce484222325ull
 #define GB_FNV64_PRIME 0x100000001b3ull
 
+/* Continue a digest h over more bytes (start from GB_FNV64_OFFSET). */
 static inline uint64_t
-gb_fnv1a64(const void *data, size_t len)
+gb_fnv1a64_update(uint64_t h, const void *data, size_t len)
 {
 	const unsigned char *p = data;
-	uint64_t h = GB_FNV64_OFFSET;
 	for (size_t i = 0; i < len; i++) {
 		h ^= p[i];
 		h *= GB_FNV64_PRIME;
 	}
 	return h;
+}
+
+static inline uint64_t
+gb_fnv1a64(const void *data, size_t len)
+{
+	return gb_fnv1a64_update(GB_FNV64_OFFSET, data, len);
 }
 
 #endif

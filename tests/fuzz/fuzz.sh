@@ -10,7 +10,8 @@ work=$(mktemp -d /tmp/gale-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 case $target in
     control) srcs=("$root/tests/fuzz/fuzz_control.c" "$root/membership/codec.c" "$root/membership/mbr.c") ;;
-    *) echo "unknown fuzz target '$target': valid: control"; exit 2 ;;
+    wire) srcs=("$root/tests/fuzz/fuzz_wire.c" "$root/dataplane/wire.c") ;;
+    *) echo "unknown fuzz target '$target': valid: control, wire"; exit 2 ;;
 esac
 if ! clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
         -fno-sanitize-recover=undefined -I"$root" -I"$root/include" "${srcs[@]}" \
