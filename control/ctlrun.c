@@ -199,7 +199,7 @@ take_events(struct ctlrun *r, uint64_t now)
 			}
 			break;
 		default:
-			break; /* STALE: the dataplane logged it */
+			break; /* STALE: the decision reaches this member through mbr */
 		}
 	}
 }

@@ -3,59 +3,12 @@
 #include "wire.h"
 
 #include "base/fnv.h"
+#include "base/le.h"
 
 #include <stdbool.h>
 #include <string.h>
 
 #define CHECKSUM_OFF 40
-
-static uint8_t *
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	return p + 2;
-}
-
-static uint8_t *
-put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		*p++ = (uint8_t)(v >> (8 * i));
-	return p;
-}
-
-static uint8_t *
-put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		*p++ = (uint8_t)(v >> (8 * i));
-	return p;
-}
-
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | (uint16_t)p[1] << 8);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	uint32_t v = 0;
-	for (int i = 0; i < 4; i++)
-		v |= (uint32_t)p[i] << (8 * i);
-	return v;
-}
-
-static uint64_t
-get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
 
 /* FNV-1a 64 of the frame with its checksum field read as zeros. */
 static uint64_t
@@ -122,49 +75,49 @@ gw_encode(const struct gw_frame *f, uint64_t group, uint8_t *buf, size_t cap)
 	size_t len = GW_HDR + body;
 	if (!body || len > cap || len > GW_MAX_FRAME)
 		return 0;
-	uint8_t *p = put32(buf, GW_MAGIC);
+	uint8_t *p = gb_put32le(buf, GW_MAGIC);
 	*p++ = GW_VERSION;
 	*p++ = f->h.type;
-	p = put16(p, 0);
-	p = put64(p, group);
-	p = put64(p, f->h.epoch);
-	p = put32(p, f->h.sender);
-	p = put32(p, (uint32_t)body);
-	p = put64(p, f->h.seq);
-	p = put64(p, 0); /* checksum, below */
+	p = gb_put16le(p, 0);
+	p = gb_put64le(p, group);
+	p = gb_put64le(p, f->h.epoch);
+	p = gb_put32le(p, f->h.sender);
+	p = gb_put32le(p, (uint32_t)body);
+	p = gb_put64le(p, f->h.seq);
+	p = gb_put64le(p, 0); /* checksum, below */
 	switch (f->h.type) {
 	case GW_DATA:
 	case GW_RETRANS:
-		p = put32(p, f->u.data.msg_len);
-		p = put32(p, f->u.data.frag_off);
+		p = gb_put32le(p, f->u.data.msg_len);
+		p = gb_put32le(p, f->u.data.frag_off);
 		memcpy(p, f->u.data.data, f->u.data.len);
 		break;
 	case GW_BATCH:
-		p = put16(p, (uint16_t)f->u.batch.count);
+		p = gb_put16le(p, (uint16_t)f->u.batch.count);
 		for (uint32_t i = 0; i < f->u.batch.count; i++) {
-			p = put32(p, f->u.batch.len[i]);
+			p = gb_put32le(p, f->u.batch.len[i]);
 			memcpy(p, f->u.batch.data[i], f->u.batch.len[i]);
 			p += f->u.batch.len[i];
 		}
 		break;
 	case GW_STATUS:
-		p = put32(p, f->u.status.n);
+		p = gb_put32le(p, f->u.status.n);
 		for (uint32_t i = 0; i < f->u.status.n; i++)
-			p = put64(p, f->u.status.recv[i]);
+			p = gb_put64le(p, f->u.status.recv[i]);
 		break;
 	case GW_NAK:
-		p = put32(p, f->u.nak.target);
-		p = put32(p, f->u.nak.n);
+		p = gb_put32le(p, f->u.nak.target);
+		p = gb_put32le(p, f->u.nak.n);
 		for (uint32_t i = 0; i < f->u.nak.n; i++) {
-			p = put64(p, f->u.nak.gap[i].from);
-			p = put64(p, f->u.nak.gap[i].to);
+			p = gb_put64le(p, f->u.nak.gap[i].from);
+			p = gb_put64le(p, f->u.nak.gap[i].to);
 		}
 		break;
 	case GW_HEARTBEAT:
-		put64(p, f->u.hb.sent_ns);
+		gb_put64le(p, f->u.hb.sent_ns);
 		break;
 	}
-	put64(buf + CHECKSUM_OFF, frame_sum(buf, len));
+	gb_put64le(buf + CHECKSUM_OFF, frame_sum(buf, len));
 	return len;
 }
 
@@ -176,22 +129,22 @@ decode_body(const uint8_t *p, size_t n, struct gw_frame *f)
 	case GW_RETRANS:
 		if (n <= 8)
 			return -GW_ERR_BODY;
-		f->u.data.msg_len = get32(p);
-		f->u.data.frag_off = get32(p + 4);
+		f->u.data.msg_len = gb_get32le(p);
+		f->u.data.frag_off = gb_get32le(p + 4);
 		f->u.data.len = (uint32_t)(n - 8);
 		f->u.data.data = p + 8;
 		break;
 	case GW_BATCH: {
 		if (n < 2)
 			return -GW_ERR_BODY;
-		uint32_t count = get16(p);
+		uint32_t count = gb_get16le(p);
 		if (!count || count > GW_MAX_BATCH)
 			return -GW_ERR_BODY;
 		size_t off = 2;
 		for (uint32_t i = 0; i < count; i++) {
 			if (n - off < 4)
 				return -GW_ERR_BODY;
-			uint32_t len = get32(p + off);
+			uint32_t len = gb_get32le(p + off);
 			off += 4;
 			if (!len || len > n - off)
 				return -GW_ERR_BODY;
@@ -207,32 +160,32 @@ decode_body(const uint8_t *p, size_t n, struct gw_frame *f)
 	case GW_STATUS: {
 		if (n < 4)
 			return -GW_ERR_BODY;
-		uint32_t k = get32(p);
+		uint32_t k = gb_get32le(p);
 		if (k > GW_MAX_RANKS || n != 4 + 8 * (size_t)k)
 			return -GW_ERR_BODY;
 		f->u.status.n = k;
 		for (uint32_t i = 0; i < k; i++)
-			f->u.status.recv[i] = get64(p + 4 + 8 * i);
+			f->u.status.recv[i] = gb_get64le(p + 4 + 8 * i);
 		break;
 	}
 	case GW_NAK: {
 		if (n < 8)
 			return -GW_ERR_BODY;
-		uint32_t k = get32(p + 4);
+		uint32_t k = gb_get32le(p + 4);
 		if (!k || k > GW_MAX_NAK || n != 8 + 16 * (size_t)k)
 			return -GW_ERR_BODY;
-		f->u.nak.target = get32(p);
+		f->u.nak.target = gb_get32le(p);
 		f->u.nak.n = k;
 		for (uint32_t i = 0; i < k; i++) {
-			f->u.nak.gap[i].from = get64(p + 8 + 16 * i);
-			f->u.nak.gap[i].to = get64(p + 16 + 16 * i);
+			f->u.nak.gap[i].from = gb_get64le(p + 8 + 16 * i);
+			f->u.nak.gap[i].to = gb_get64le(p + 16 + 16 * i);
 		}
 		break;
 	}
 	case GW_HEARTBEAT:
 		if (n != 8)
 			return -GW_ERR_BODY;
-		f->u.hb.sent_ns = get64(p);
+		f->u.hb.sent_ns = gb_get64le(p);
 		break;
 	}
 	/* The same rules the encoder keeps (offsets, limits, gap order). */
@@ -245,16 +198,16 @@ gw_decode(const uint8_t *buf, size_t len, uint64_t group, struct gw_frame *out)
 	if (len < GW_HDR)
 		return -GW_ERR_TRUNCATED;
 	struct gw_hdr *h = &out->h;
-	h->magic = get32(buf);
+	h->magic = gb_get32le(buf);
 	h->version = buf[4];
 	h->type = buf[5];
-	h->flags = get16(buf + 6);
-	h->group = get64(buf + 8);
-	h->epoch = get64(buf + 16);
-	h->sender = get32(buf + 24);
-	h->body_len = get32(buf + 28);
-	h->seq = get64(buf + 32);
-	h->checksum = get64(buf + 40);
+	h->flags = gb_get16le(buf + 6);
+	h->group = gb_get64le(buf + 8);
+	h->epoch = gb_get64le(buf + 16);
+	h->sender = gb_get32le(buf + 24);
+	h->body_len = gb_get32le(buf + 28);
+	h->seq = gb_get64le(buf + 32);
+	h->checksum = gb_get64le(buf + 40);
 	if (h->magic != GW_MAGIC)
 		return -GW_ERR_MAGIC;
 	if (h->version != GW_VERSION)

@@ -2,55 +2,22 @@
 #include "codec.h"
 
 #include "base/fnv.h"
+#include "base/le.h"
 
 #include <string.h>
 
 #define CHECKSUM_OFF 56
 
 static uint8_t *
-put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		*p++ = (uint8_t)(v >> (8 * i));
-	return p;
-}
-
-static uint8_t *
-put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		*p++ = (uint8_t)(v >> (8 * i));
-	return p;
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	uint32_t v = 0;
-	for (int i = 0; i < 4; i++)
-		v |= (uint32_t)p[i] << (8 * i);
-	return v;
-}
-
-static uint64_t
-get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
-static uint8_t *
 put_proposal(uint8_t *p, const struct mbr_proposal *pr, uint32_t trim_n)
 {
-	p = put64(p, pr->view.epoch);
-	p = put32(p, pr->view.n);
+	p = gb_put64le(p, pr->view.epoch);
+	p = gb_put32le(p, pr->view.n);
 	for (uint32_t i = 0; i < pr->view.n; i++)
-		p = put32(p, pr->view.ids[i]);
-	p = put32(p, trim_n);
+		p = gb_put32le(p, pr->view.ids[i]);
+	p = gb_put32le(p, trim_n);
 	for (uint32_t i = 0; i < trim_n; i++)
-		p = put64(p, pr->trim.count[i]);
+		p = gb_put64le(p, pr->trim.count[i]);
 	return p;
 }
 
@@ -70,38 +37,38 @@ mbr_encode(const struct mbr_msg *m, uint64_t group, uint8_t *buf)
 		trim_n--;
 	uint8_t *p = buf + MBR_WIRE_HDR;
 	uint32_t jn = m->n_joiners <= MBR_MAX ? m->n_joiners : MBR_MAX;
-	p = put32(p, jn);
+	p = gb_put32le(p, jn);
 	for (uint32_t i = 0; i < jn; i++)
-		p = put32(p, m->joiners[i]);
+		p = gb_put32le(p, m->joiners[i]);
 	if (m->type == MBR_PROMISE) {
 		uint32_t rn = MBR_MAX;
 		while (rn && !m->row.recv[rn - 1] && !m->row.delivered[rn - 1])
 			rn--;
-		p = put32(p, rn);
+		p = gb_put32le(p, rn);
 		for (uint32_t i = 0; i < rn; i++) {
-			p = put64(p, m->row.recv[i]);
-			p = put64(p, m->row.delivered[i]);
+			p = gb_put64le(p, m->row.recv[i]);
+			p = gb_put64le(p, m->row.delivered[i]);
 		}
 	}
 	if (has_proposal(m))
 		p = put_proposal(p, &m->proposal, trim_n);
 	uint32_t body = (uint32_t)(p - buf - MBR_WIRE_HDR);
 	uint8_t *h = buf;
-	h = put32(h, MBR_WIRE_MAGIC);
+	h = gb_put32le(h, MBR_WIRE_MAGIC);
 	*h++ = (uint8_t)m->version;
 	*h++ = (uint8_t)(m->version >> 8);
 	*h++ = (uint8_t)m->type;
 	*h++ = (uint8_t)(m->type >> 8);
-	h = put64(h, group);
-	h = put32(h, m->from);
-	h = put32(h, body);
-	h = put64(h, m->epoch);
-	h = put64(h, m->ballot);
-	h = put64(h, m->suspects);
-	h = put64(h, m->accepted_ballot);
-	put64(h, 0);
+	h = gb_put64le(h, group);
+	h = gb_put32le(h, m->from);
+	h = gb_put32le(h, body);
+	h = gb_put64le(h, m->epoch);
+	h = gb_put64le(h, m->ballot);
+	h = gb_put64le(h, m->suspects);
+	h = gb_put64le(h, m->accepted_ballot);
+	gb_put64le(h, 0);
 	size_t len = MBR_WIRE_HDR + body;
-	put64(buf + CHECKSUM_OFF, gb_fnv1a64(buf, len));
+	gb_put64le(buf + CHECKSUM_OFF, gb_fnv1a64(buf, len));
 	return len;
 }
 
@@ -112,19 +79,19 @@ get_proposal(const uint8_t **pp, const uint8_t *end, struct mbr_proposal *pr)
 	const uint8_t *p = *pp;
 	if (end - p < 12)
 		return false;
-	pr->view.epoch = get64(p);
-	pr->view.n = get32(p + 8);
+	pr->view.epoch = gb_get64le(p);
+	pr->view.n = gb_get32le(p + 8);
 	p += 12;
 	if (pr->view.n < 1 || pr->view.n > MBR_MAX || (size_t)(end - p) < 4u * pr->view.n + 4)
 		return false;
 	for (uint32_t i = 0; i < pr->view.n; i++, p += 4)
-		pr->view.ids[i] = get32(p);
-	uint32_t tn = get32(p);
+		pr->view.ids[i] = gb_get32le(p);
+	uint32_t tn = gb_get32le(p);
 	p += 4;
 	if (tn > MBR_MAX || (size_t)(end - p) < 8u * tn)
 		return false;
 	for (uint32_t i = 0; i < tn; i++, p += 8)
-		pr->trim.count[i] = get64(p);
+		pr->trim.count[i] = gb_get64le(p);
 	*pp = p;
 	return true;
 }
@@ -134,12 +101,12 @@ mbr_decode(const uint8_t *buf, size_t len, uint64_t group, struct mbr_msg *out)
 {
 	if (len < MBR_WIRE_HDR)
 		return -MBR_DEC_TRUNCATED;
-	if (get32(buf) != MBR_WIRE_MAGIC)
+	if (gb_get32le(buf) != MBR_WIRE_MAGIC)
 		return -MBR_DEC_MAGIC;
 	uint16_t version = (uint16_t)(buf[4] | buf[5] << 8);
 	if (version != MBR_VERSION)
 		return -MBR_DEC_VERSION;
-	uint32_t body = get32(buf + 20);
+	uint32_t body = gb_get32le(buf + 20);
 	if (body > MBR_WIRE_MAX - MBR_WIRE_HDR)
 		return -MBR_DEC_LENGTH;
 	if (len < MBR_WIRE_HDR + (size_t)body)
@@ -155,39 +122,39 @@ mbr_decode(const uint8_t *buf, size_t len, uint64_t group, struct mbr_msg *out)
 		sum ^= buf[i];
 		sum *= GB_FNV64_PRIME;
 	}
-	if (sum != get64(buf + CHECKSUM_OFF))
+	if (sum != gb_get64le(buf + CHECKSUM_OFF))
 		return -MBR_DEC_CHECKSUM;
-	if (get64(buf + 8) != group)
+	if (gb_get64le(buf + 8) != group)
 		return -MBR_DEC_GROUP;
 	memset(out, 0, sizeof(*out));
 	out->version = version;
 	out->type = (uint16_t)(buf[6] | buf[7] << 8);
 	if (out->type < MBR_HEARTBEAT || out->type >= MBR_TYPE_MAX)
 		return -MBR_DEC_TYPE;
-	out->from = get32(buf + 16);
-	out->epoch = get64(buf + 24);
-	out->ballot = get64(buf + 32);
-	out->suspects = get64(buf + 40);
-	out->accepted_ballot = get64(buf + 48);
+	out->from = gb_get32le(buf + 16);
+	out->epoch = gb_get64le(buf + 24);
+	out->ballot = gb_get64le(buf + 32);
+	out->suspects = gb_get64le(buf + 40);
+	out->accepted_ballot = gb_get64le(buf + 48);
 	const uint8_t *p = buf + MBR_WIRE_HDR, *end = buf + len;
 	if (end - p < 4)
 		return -MBR_DEC_TRUNCATED;
-	out->n_joiners = get32(p);
+	out->n_joiners = gb_get32le(p);
 	p += 4;
 	if (out->n_joiners > MBR_MAX || (size_t)(end - p) < 4u * out->n_joiners)
 		return -MBR_DEC_LENGTH;
 	for (uint32_t i = 0; i < out->n_joiners; i++, p += 4)
-		out->joiners[i] = get32(p);
+		out->joiners[i] = gb_get32le(p);
 	if (out->type == MBR_PROMISE) {
 		if (end - p < 4)
 			return -MBR_DEC_TRUNCATED;
-		uint32_t rn = get32(p);
+		uint32_t rn = gb_get32le(p);
 		p += 4;
 		if (rn > MBR_MAX || (size_t)(end - p) < 16u * rn)
 			return -MBR_DEC_LENGTH;
 		for (uint32_t i = 0; i < rn; i++, p += 16) {
-			out->row.recv[i] = get64(p);
-			out->row.delivered[i] = get64(p + 8);
+			out->row.recv[i] = gb_get64le(p);
+			out->row.delivered[i] = gb_get64le(p + 8);
 		}
 	}
 	if (has_proposal(out) && !get_proposal(&p, end, &out->proposal))
