@@ -96,6 +96,8 @@ struct perf_result {
 	struct perf_hist lat;
 };
 
+/* perf_opts.c: parse and check the flags; prints usage and exits 2 on any error. */
+void perf_parse_args(int argc, char **argv, struct perf_opts *o);
 int perf_member_main(const struct perf_opts *o, struct perf_shared *sh, uint32_t id,
 		     const char *group);
 int perf_baseline_run(const struct perf_opts *o, struct perf_result *out);

@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: MIT */
+/* gale-perf's options: the usage text, and every flag parsed and checked (exit 2 naming the value).
+ */
+#include "perf.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define EXIT_USAGE 2
+
+static const char usage_text[] =
+	"usage: gale-perf [options]\n"
+	"  --members N           member processes, 1..64 (default 3)\n"
+	"  --senders K           how many of them send, 1..N (default 1)\n"
+	"  --size BYTES|MIN-MAX  message size, or a uniform random range (default 64)\n"
+	"  --mode fifo|total|safe  delivery guarantee (default safe)\n"
+	"  --duration SECONDS    send for this long (default 5), or\n"
+	"  --count N             messages per sender\n"
+	"  --rate MSGS_PER_S     per sender, open loop; 0 = as fast as possible (default 0)\n"
+	"  --idle spin|yield|backoff  what an idle member does (default backoff)\n"
+	"  --threading app|agent  run to completion in the app thread, or an agent thread\n"
+	"  --driver shm          transport (default shm)\n"
+	"  --ring-bytes N        send ring per member, power of two (default 16777216)\n"
+	"  --no-pin              do not pin members to cores (default: member i on cpu i %% ncpu)\n"
+	"  --kill MEMBER@SECONDS SIGKILL a member at that time into the run; the others install\n"
+	"                        a view without it and go on (repeat: up to 8 faults in all)\n"
+	"  --kill MEMBER@wedge   SIGKILL it as soon as another member's send is held by a view\n"
+	"                        change (-GALE_EWEDGED): a kill during a view change\n"
+	"  --stop MEMBER@SECONDS SIGSTOP a member (a hang): the others exclude it; it gets\n"
+	"                        SIGCONT once they did (or 5 s later), and must stop\n"
+	"  --cont MEMBER@SECONDS SIGCONT a stopped member at that time instead\n"
+	"  --join-at SECONDS     start one more member (id = --members) that joins the running\n"
+	"                        group then, gets its state, and delivers with the others\n"
+	"  --log-dir DIR         write DIR/member-<id>.log delivery logs\n"
+	"  --seed N              random sizes seed (default 1)\n"
+	"  --json                print one JSON object instead of text\n"
+	"  --baseline            also run a plain SPSC shared-memory ring, print ratios\n"
+	"  --galed PATH          control plane in separate processes: one `PATH --dataplane`\n"
+	"                        per member (UDP on 127.0.0.1), instead of embedded threads\n"
+	"Each view change is timed from the fault to the new view installed at every\n"
+	"survivor (text: one line each; --json: view_changes, view_change_ms = median).\n"
+	"If the faults take away half of the members or more, the rest must stop as a\n"
+	"minority.\n"
+	"exit status: 0 ok, 1 the run failed (a member failed or an error), 2 bad usage\n";
+
+static void usage_error(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+static void
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("gale-perf: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\n(gale-perf --help lists every option)\n", stderr);
+	exit(EXIT_USAGE);
+}
+
+static uint64_t
+parse_u64(const char *flag, const char *s, uint64_t lo, uint64_t hi)
+{
+	char *end;
+	errno = 0;
+	if (!s || !*s || *s == '-' || *s == '+')
+		usage_error("%s '%s' is invalid: valid: an integer from %llu to %llu", flag,
+			    s ? s : "", (unsigned long long)lo, (unsigned long long)hi);
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end || v < lo || v > hi)
+		usage_error("%s '%s' is invalid: valid: an integer from %llu to %llu", flag, s,
+			    (unsigned long long)lo, (unsigned long long)hi);
+	return v;
+}
+
+static double
+parse_double(const char *flag, const char *s, double lo, double hi)
+{
+	char *end;
+	errno = 0;
+	double v = s && *s ? strtod(s, &end) : NAN;
+	if (!s || !*s || errno || *end || !(v >= lo && v <= hi))
+		usage_error("%s '%s' is invalid: valid: a number from %g to %g", flag, s ? s : "",
+			    lo, hi);
+	return v;
+}
+
+#define MAX_SIZE (16u << 20)
+
+static void
+parse_size(struct perf_opts *o, const char *s)
+{
+	const char *dash = strchr(s, '-');
+	if (dash && dash != s) {
+		char lo[32];
+		size_t n = (size_t)(dash - s);
+		if (n >= sizeof(lo))
+			usage_error("--size '%s' is invalid: valid: BYTES or MIN-MAX", s);
+		memcpy(lo, s, n);
+		lo[n] = 0;
+		o->size_min = (uint32_t)parse_u64("--size MIN", lo, 1, MAX_SIZE);
+		o->size_max = (uint32_t)parse_u64("--size MAX", dash + 1, 1, MAX_SIZE);
+		if (o->size_min > o->size_max)
+			usage_error("--size '%s' is invalid: MIN is larger than MAX", s);
+	} else {
+		o->size_min = o->size_max = (uint32_t)parse_u64("--size", s, 1, MAX_SIZE);
+	}
+}
+
+/* MEMBER@SECONDS of --kill, --stop and --cont. */
+static void
+parse_fault(struct perf_opts *o, const char *flag, const char *arg, int sig)
+{
+	if (o->n_faults == PERF_MAX_FAULTS)
+		usage_error("%s: at most %d --kill, --stop and --cont in all", flag,
+			    PERF_MAX_FAULTS);
+	struct perf_fault *f = &o->faults[o->n_faults++];
+	f->sig = sig;
+	const char *at = strchr(arg, '@');
+	char idbuf[16];
+	size_t n = at ? (size_t)(at - arg) : 0;
+	if (!at || n == 0 || n >= sizeof(idbuf))
+		usage_error("%s '%s' is invalid: valid: MEMBER@SECONDS, e.g. 2@1.5", flag, arg);
+	memcpy(idbuf, arg, n);
+	idbuf[n] = 0;
+	char what[32];
+	snprintf(what, sizeof(what), "%s MEMBER", flag);
+	f->member = (uint32_t)parse_u64(what, idbuf, 0, GALE_MAX_MEMBERS - 1);
+	snprintf(what, sizeof(what), "%s SECONDS", flag);
+	if (strcmp(at + 1, "wedge") == 0 && sig == SIGKILL)
+		f->at_wedge = true; /* as soon as a view change is seen (the time is then) */
+	else
+		f->at_s = parse_double(what, at + 1, 0, 86400);
+}
+
+void
+perf_parse_args(int argc, char **argv, struct perf_opts *o)
+{
+	enum {
+		O_MEMBERS = 256,
+		O_SENDERS,
+		O_SIZE,
+		O_MODE,
+		O_DURATION,
+		O_COUNT,
+		O_RATE,
+		O_IDLE,
+		O_THREADING,
+		O_DRIVER,
+		O_RING,
+		O_NOPIN,
+		O_KILL,
+		O_STOP,
+		O_CONT,
+		O_JOINAT,
+		O_LOGDIR,
+		O_SEED,
+		O_JSON,
+		O_BASELINE,
+		O_GALED,
+		O_HELP
+	};
+	static const struct option opts[] = {
+		{ "members", required_argument, 0, O_MEMBERS },
+		{ "senders", required_argument, 0, O_SENDERS },
+		{ "size", required_argument, 0, O_SIZE },
+		{ "mode", required_argument, 0, O_MODE },
+		{ "duration", required_argument, 0, O_DURATION },
+		{ "count", required_argument, 0, O_COUNT },
+		{ "rate", required_argument, 0, O_RATE },
+		{ "idle", required_argument, 0, O_IDLE },
+		{ "threading", required_argument, 0, O_THREADING },
+		{ "driver", required_argument, 0, O_DRIVER },
+		{ "ring-bytes", required_argument, 0, O_RING },
+		{ "no-pin", no_argument, 0, O_NOPIN },
+		{ "kill", required_argument, 0, O_KILL },
+		{ "stop", required_argument, 0, O_STOP },
+		{ "cont", required_argument, 0, O_CONT },
+		{ "join-at", required_argument, 0, O_JOINAT },
+		{ "log-dir", required_argument, 0, O_LOGDIR },
+		{ "seed", required_argument, 0, O_SEED },
+		{ "json", no_argument, 0, O_JSON },
+		{ "baseline", no_argument, 0, O_BASELINE },
+		{ "galed", required_argument, 0, O_GALED },
+		{ "help", no_argument, 0, O_HELP },
+		{ 0, 0, 0, 0 },
+	};
+	*o = (struct perf_opts){ .members = 3,
+				 .senders = 1,
+				 .size_min = 64,
+				 .size_max = 64,
+				 .mode = GALE_MODE_SAFE,
+				 .idle = GALE_IDLE_BACKOFF,
+				 .threading = GALE_THREADING_APP,
+				 .driver = "shm",
+				 .pin = true,
+				 .join_at_s = -1,
+				 .seed = 1 };
+	bool senders_set = false;
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_MEMBERS:
+			o->members = (uint32_t)parse_u64("--members", optarg, 1, GALE_MAX_MEMBERS);
+			break;
+		case O_SENDERS:
+			o->senders = (uint32_t)parse_u64("--senders", optarg, 1, GALE_MAX_MEMBERS);
+			senders_set = true;
+			break;
+		case O_SIZE:
+			parse_size(o, optarg);
+			break;
+		case O_MODE:
+			if (gale_mode_parse(optarg, &o->mode))
+				usage_error("--mode '%s' is invalid: valid: fifo, total, safe",
+					    optarg);
+			break;
+		case O_DURATION:
+			o->duration_s = parse_double("--duration", optarg, 0.001, 86400);
+			break;
+		case O_COUNT:
+			o->count = parse_u64("--count", optarg, 1, 1ull << 40);
+			break;
+		case O_RATE:
+			o->rate = parse_double("--rate", optarg, 0, 1e9);
+			break;
+		case O_IDLE:
+			if (gale_idle_parse(optarg, &o->idle))
+				usage_error("--idle '%s' is invalid: valid: spin, yield, backoff",
+					    optarg);
+			o->idle_set = true;
+			break;
+		case O_THREADING:
+			if (strcmp(optarg, "app") == 0)
+				o->threading = GALE_THREADING_APP;
+			else if (strcmp(optarg, "agent") == 0)
+				o->threading = GALE_THREADING_AGENT;
+			else
+				usage_error("--threading '%s' is invalid: valid: app, agent",
+					    optarg);
+			break;
+		case O_DRIVER:
+			if (strcmp(optarg, "shm") != 0)
+				usage_error(
+					"--driver '%s' is invalid: valid: shm (udp and dpdk are "
+					"not built yet)",
+					optarg);
+			o->driver = optarg;
+			break;
+		case O_RING: {
+			uint64_t v = parse_u64("--ring-bytes", optarg, 65536, 1ull << 30);
+			if (v & (v - 1))
+				usage_error("--ring-bytes '%s' is invalid: valid: a power of two "
+					    "from 65536 to 1073741824",
+					    optarg);
+			o->ring_bytes = v;
+			break;
+		}
+		case O_NOPIN:
+			o->pin = false;
+			break;
+		case O_KILL:
+			parse_fault(o, "--kill", optarg, SIGKILL);
+			break;
+		case O_STOP:
+			parse_fault(o, "--stop", optarg, SIGSTOP);
+			break;
+		case O_CONT:
+			parse_fault(o, "--cont", optarg, SIGCONT);
+			break;
+		case O_JOINAT:
+			o->join_at_s = parse_double("--join-at", optarg, 0, 86400);
+			break;
+		case O_LOGDIR:
+			o->log_dir = optarg;
+			break;
+		case O_SEED:
+			o->seed = parse_u64("--seed", optarg, 0, UINT64_MAX);
+			break;
+		case O_JSON:
+			o->json = true;
+			break;
+		case O_GALED:
+			if (access(optarg, X_OK) != 0)
+				usage_error("--galed '%s' is invalid: not an executable file",
+					    optarg);
+			o->galed = optarg;
+			break;
+		case O_BASELINE:
+			o->baseline = true;
+			break;
+		case 'h':
+		case O_HELP:
+			fputs(usage_text, stdout);
+			exit(0);
+		case ':':
+			usage_error("%s needs a value", argv[optind - 1]);
+		default:
+			usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	if (o->join_at_s >= 0 && o->members >= GALE_MAX_MEMBERS)
+		usage_error("--join-at needs room for one more member: --members at most %d",
+			    GALE_MAX_MEMBERS - 1);
+	if (o->senders > o->members)
+		usage_error("--senders %u is invalid with --members %u: valid: 1 to %u", o->senders,
+			    o->members, o->members);
+	(void)senders_set;
+	if (o->duration_s > 0 && o->count)
+		usage_error("--duration and --count exclude each other: give one");
+	if (!o->duration_s && !o->count)
+		o->duration_s = 5;
+	for (unsigned i = 0; i < o->n_faults; i++) {
+		const struct perf_fault *f = &o->faults[i];
+		const char *name = f->sig == SIGKILL ? "kill" : f->sig == SIGSTOP ? "stop" : "cont";
+		if (f->member >= o->members)
+			usage_error("--%s member %u is invalid: valid: 0 to %u", name, f->member,
+				    o->members - 1);
+		bool stopped = false;
+		for (unsigned j = 0; j < i; j++)
+			stopped |= o->faults[j].member == f->member &&
+				   o->faults[j].sig == SIGSTOP && o->faults[j].at_s <= f->at_s;
+		if (f->sig == SIGCONT && !stopped)
+			usage_error("--cont %u@%g: no earlier --stop of member %u", f->member,
+				    f->at_s, f->member);
+	}
+	uint64_t ring = o->ring_bytes ? o->ring_bytes : 16u << 20;
+	if (o->size_max > ring / 4)
+		usage_error("--size %u is larger than the largest message of a %llu-byte ring "
+			    "(%llu): give a larger --ring-bytes",
+			    o->size_max, (unsigned long long)ring, (unsigned long long)(ring / 4));
+	if (o->log_dir) {
+		struct stat st;
+		if (stat(o->log_dir, &st) != 0 && mkdir(o->log_dir, 0755) != 0)
+			usage_error("--log-dir '%s' cannot be created: %s", o->log_dir,
+				    strerror(errno));
+		if (stat(o->log_dir, &st) == 0 && !S_ISDIR(st.st_mode))
+			usage_error("--log-dir '%s' is not a directory", o->log_dir);
+	}
+}
