@@ -40,7 +40,22 @@ struct perf_opts {
 	unsigned n_faults;
 	double join_at_s; /* --join-at; < 0: none */
 	uint64_t seed;
+	/* --driver udp: where each member is (rank order) and how frames go. */
+	const char *mcast; /* --mcast A.B.C.D:PORT, or NULL: unicast fan-out */
+	uint32_t mtu;	   /* --mtu; 0: the driver's default */
+	uint32_t port;	   /* --port: member i uses port + 2 i (and + 1 for control) */
+	uint32_t n_hosts;  /* --host NETNS@IP given this many times; 0: all on 127.0.0.1 */
+	struct perf_host {
+		char netns[64]; /* network namespace (/run/netns/NAME), "" for this one */
+		char ip[16];
+	} hosts[GALE_MAX_MEMBERS];
+	char addr[GALE_MAX_MEMBERS + 1][24]; /* each member's "IP:PORT" */
 };
+
+/* The lab host member i runs on (--host, round robin), or NULL. */
+const struct perf_host *perf_host_of(const struct perf_opts *o, uint32_t i);
+/* Enter member i's network namespace (the calling process); 0 or -errno. */
+int perf_enter_host(const struct perf_opts *o, uint32_t i);
 
 /* One member's report; written by that member, read by the parent after it exits. */
 struct perf_slot {
@@ -58,6 +73,7 @@ struct perf_slot {
 	uint64_t delivered;
 	uint64_t delivered_bytes;
 	uint64_t backpressure;
+	uint64_t naks, retrans, dropped_frames; /* datagram drivers */
 	double cpu_s;
 	struct perf_hist lat;	      /* deliveries of others' messages, ns */
 	_Atomic uint64_t t_wedged_ns; /* first claim held by a view change */
@@ -91,7 +107,8 @@ struct perf_result {
 	double mb_per_s;
 	double cpu_s_per_m;
 	uint64_t msgs;
-	uint64_t backpressure; /* claims refused with -EAGAIN, all senders */
+	uint64_t backpressure;			/* claims refused with -EAGAIN, all senders */
+	uint64_t naks, retrans, dropped_frames; /* datagram drivers, all members */
 	double elapsed_s;
 	struct perf_hist lat;
 };

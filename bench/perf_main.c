@@ -157,6 +157,7 @@ static void
 spawn_galeds(const struct perf_opts *o, const char *group, pid_t *gpids)
 {
 	int base = 30000 + (int)(getpid() % 20000);
+	bool udp = strcmp(o->driver, "udp") == 0;
 	for (uint32_t i = 0; i < o->members; i++) {
 		char *argv[8 + 2 * GALE_MAX_MEMBERS];
 		char idb[16], mb[GALE_MAX_MEMBERS][48];
@@ -169,7 +170,14 @@ spawn_galeds(const struct perf_opts *o, const char *group, pid_t *gpids)
 		argv[k++] = idb;
 		argv[k++] = "--dataplane";
 		for (uint32_t j = 0; j < o->members; j++) {
-			snprintf(mb[j], sizeof(mb[j]), "%u@127.0.0.1:%d", j, base + (int)j);
+			/* udp: each galed sits next to its member's data socket (port + 1). */
+			if (udp) {
+				const struct perf_host *h = perf_host_of(o, j);
+				snprintf(mb[j], sizeof(mb[j]), "%u@%s:%u", j,
+					 h ? h->ip : "127.0.0.1", o->port + 2 * j + 1);
+			} else {
+				snprintf(mb[j], sizeof(mb[j]), "%u@127.0.0.1:%d", j, base + (int)j);
+			}
 			argv[k++] = "--member";
 			argv[k++] = mb[j];
 		}
@@ -191,6 +199,10 @@ spawn_galeds(const struct perf_opts *o, const char *group, pid_t *gpids)
 				if (o->log_dir)
 					dup2(fd, 2);
 				close(fd);
+			}
+			if (perf_enter_host(o, i) != 0) {
+				perror("gale-perf: galed: setns");
+				_exit(127);
 			}
 			execv(o->galed, argv);
 			perror("gale-perf: exec galed");
@@ -422,6 +434,9 @@ run_gale(const struct perf_opts *o, struct run *run)
 		deliveries += s->delivered;
 		bytes_sent += s->delivered_bytes;
 		r->backpressure += s->backpressure;
+		r->naks += s->naks;
+		r->retrans += s->retrans;
+		r->dropped_frames += s->dropped_frames;
 		cpu += s->cpu_s;
 		ph_merge(&r->lat, &s->lat);
 	}
@@ -458,11 +473,14 @@ print_lat_json(const struct perf_hist *h)
 static void
 print_result_json(const struct perf_result *r)
 {
-	printf("\"msgs\":%llu,\"backpressure\":%llu,\"elapsed_s\":%.6f,\"msgs_per_s\":%.1f,"
+	printf("\"msgs\":%llu,\"backpressure\":%llu,\"naks\":%llu,\"retrans\":%llu,"
+	       "\"dropped_frames\":%llu,\"elapsed_s\":%.6f,\"msgs_per_s\":%.1f,"
 	       "\"deliveries_per_s\":%.1f,"
 	       "\"mb_per_s\":%.3f,\"cpu_s_per_M\":%.4f,\"lat_us\":",
-	       (unsigned long long)r->msgs, (unsigned long long)r->backpressure, r->elapsed_s,
-	       r->msgs_per_s, r->deliveries_per_s, r->mb_per_s, r->cpu_s_per_m);
+	       (unsigned long long)r->msgs, (unsigned long long)r->backpressure,
+	       (unsigned long long)r->naks, (unsigned long long)r->retrans,
+	       (unsigned long long)r->dropped_frames, r->elapsed_s, r->msgs_per_s,
+	       r->deliveries_per_s, r->mb_per_s, r->cpu_s_per_m);
 	print_lat_json(&r->lat);
 }
 
@@ -565,6 +583,11 @@ main(int argc, char **argv)
 			       run.vc[i].join ? "member" : "survivor");
 		if (!run.failed && !o.n_faults)
 			print_result_text("gale", r);
+		if (strcmp(o.driver, "shm") != 0)
+			printf("repair    %llu NAKs sent, %llu frames re-sent, %llu frames dropped "
+			       "(duplicates, out of window, malformed)\n",
+			       (unsigned long long)r->naks, (unsigned long long)r->retrans,
+			       (unsigned long long)r->dropped_frames);
 		if (!run.failed && !o.n_faults && o.rate == 0)
 			printf("(no --rate: a flood; latency is mostly queueing behind a full "
 			       "ring, "

@@ -349,12 +349,18 @@ perf_member_main(const struct perf_opts *o, struct perf_shared *sh, uint32_t id,
 {
 	struct member m = { .o = o, .sh = sh, .me = &sh->slot[id], .id = id };
 	m.rng = o->seed ^ ((uint64_t)id * 0x9e3779b97f4a7c15ull);
+	int rc = perf_enter_host(o, id);
+	if (rc) {
+		fprintf(stderr, "gale-perf: member %u: cannot enter network namespace %s: %s\n", id,
+			perf_host_of(o, id)->netns, gale_strerror(rc));
+		return rc;
+	}
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	struct gale_node_conf nc = { .threading = o->threading,
 				     .idle = o->idle,
 				     .pin = o->pin,
 				     .cpu = (int)(id % (uint32_t)(ncpu > 0 ? ncpu : 1)) };
-	int rc = gale_node_create(&nc, &m.node);
+	rc = gale_node_create(&nc, &m.node);
 	if (rc) {
 		fprintf(stderr, "gale-perf: member %u: cannot create node: %s\n", id,
 			gale_strerror(rc));
@@ -370,8 +376,15 @@ perf_member_main(const struct perf_opts *o, struct perf_shared *sh, uint32_t id,
 	if (!m.hist)
 		return -ENOMEM;
 	/* A member past the initial ones is the --join-at joiner: it asks them all. */
+	const char *addrs[GALE_MAX_MEMBERS];
+	for (uint32_t i = 0; i < o->members; i++)
+		addrs[i] = o->addr[i];
 	struct gale_group_conf gc = { .name = group,
 				      .driver = o->driver,
+				      .net = { .addrs =
+						       strcmp(o->driver, "udp") == 0 ? addrs : NULL,
+					       .mcast = o->mcast,
+					       .mtu = o->mtu },
 				      .mode = o->mode,
 				      .my_id = id,
 				      .n_members = o->members,
@@ -441,6 +454,9 @@ perf_member_main(const struct perf_opts *o, struct perf_shared *sh, uint32_t id,
 	struct gale_counters c;
 	gale_group_counters(m.g, &c);
 	m.me->backpressure = c.backpressure;
+	m.me->naks = c.naks_sent;
+	m.me->retrans = c.retrans_frames;
+	m.me->dropped_frames = c.frames_dropped;
 out:
 	gale_node_destroy(m.node);
 	/* After the leave: the view changes it causes are in the log too. */

@@ -3,8 +3,11 @@
  */
 #include "perf.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <sched.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -27,7 +30,15 @@ static const char usage_text[] =
 	"  --rate MSGS_PER_S     per sender, open loop; 0 = as fast as possible (default 0)\n"
 	"  --idle spin|yield|backoff  what an idle member does (default backoff)\n"
 	"  --threading app|agent  run to completion in the app thread, or an agent thread\n"
-	"  --driver shm          transport (default shm)\n"
+	"  --driver shm|udp      transport (default shm); udp: kernel UDP sockets, loss repaired\n"
+	"                        by Gale (NAKs and retransmissions are printed)\n"
+	"  --host NETNS@IP       udp: run the next member in network namespace NETNS with\n"
+	"                        address IP (repeat, in member order; members beyond wrap\n"
+	"                        around); default: every member on 127.0.0.1\n"
+	"  --port N              udp: member i uses port N + 2i, and N + 2i + 1 for its\n"
+	"                        control plane (default: from the process id, 30000-55000)\n"
+	"  --mcast A.B.C.D:PORT  udp: send to this IP multicast group instead of to each member\n"
+	"  --mtu BYTES           udp: largest frame, 256..65507 (default 1472)\n"
 	"  --ring-bytes N        send ring per member, power of two (default 16777216)\n"
 	"  --no-pin              do not pin members to cores (default: member i on cpu i %% ncpu)\n"
 	"  --kill MEMBER@SECONDS SIGKILL a member at that time into the run; the others install\n"
@@ -42,7 +53,9 @@ static const char usage_text[] =
 	"  --log-dir DIR         write DIR/member-<id>.log delivery logs\n"
 	"  --seed N              random sizes seed (default 1)\n"
 	"  --json                print one JSON object instead of text\n"
-	"  --baseline            also run a plain SPSC shared-memory ring, print ratios\n"
+	"  --baseline            also run the reference and print ratios: shm, a plain SPSC\n"
+	"                        shared-memory ring; udp, the same messages as plain kernel\n"
+	"                        UDP datagrams (sendmmsg/recvmmsg) between the same hosts\n"
 	"  --galed PATH          control plane in separate processes: one `PATH --dataplane`\n"
 	"                        per member (UDP on 127.0.0.1), instead of embedded threads\n"
 	"Each view change is timed from the fault to the new view installed at every\n"
@@ -52,6 +65,7 @@ static const char usage_text[] =
 	"exit status: 0 ok, 1 the run failed (a member failed or an error), 2 bad usage\n";
 
 static void usage_error(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+static void parse_host(struct perf_opts *o, const char *s);
 
 static void
 usage_error(const char *fmt, ...)
@@ -165,6 +179,10 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 		O_JSON,
 		O_BASELINE,
 		O_GALED,
+		O_HOST,
+		O_PORT,
+		O_MCAST,
+		O_MTU,
 		O_HELP
 	};
 	static const struct option opts[] = {
@@ -189,6 +207,10 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 		{ "json", no_argument, 0, O_JSON },
 		{ "baseline", no_argument, 0, O_BASELINE },
 		{ "galed", required_argument, 0, O_GALED },
+		{ "host", required_argument, 0, O_HOST },
+		{ "port", required_argument, 0, O_PORT },
+		{ "mcast", required_argument, 0, O_MCAST },
+		{ "mtu", required_argument, 0, O_MTU },
 		{ "help", no_argument, 0, O_HELP },
 		{ 0, 0, 0, 0 },
 	};
@@ -248,12 +270,37 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 					    optarg);
 			break;
 		case O_DRIVER:
-			if (strcmp(optarg, "shm") != 0)
+			if (strcmp(optarg, "shm") != 0 && strcmp(optarg, "udp") != 0)
 				usage_error(
-					"--driver '%s' is invalid: valid: shm (udp and dpdk are "
-					"not built yet)",
+					"--driver '%s' is invalid: valid: shm, udp (dpdk is not "
+					"built yet)",
 					optarg);
 			o->driver = optarg;
+			break;
+		case O_HOST:
+			parse_host(o, optarg);
+			break;
+		case O_PORT:
+			o->port = (uint32_t)parse_u64("--port", optarg, 1024, 65535 - 130);
+			break;
+		case O_MCAST: {
+			struct in_addr a;
+			char ip[16];
+			const char *colon = strchr(optarg, ':');
+			if (!colon || (size_t)(colon - optarg) >= sizeof(ip))
+				usage_error("--mcast '%s' is invalid: valid: A.B.C.D:PORT", optarg);
+			memcpy(ip, optarg, (size_t)(colon - optarg));
+			ip[colon - optarg] = 0;
+			if (inet_pton(AF_INET, ip, &a) != 1 || (ntohl(a.s_addr) >> 28) != 14)
+				usage_error("--mcast '%s' is invalid: valid: a multicast group "
+					    "224.0.0.0-239.255.255.255 and :PORT",
+					    optarg);
+			parse_u64("--mcast PORT", colon + 1, 1, 65535);
+			o->mcast = optarg;
+			break;
+		}
+		case O_MTU:
+			o->mtu = (uint32_t)parse_u64("--mtu", optarg, 256, 65507);
 			break;
 		case O_RING: {
 			uint64_t v = parse_u64("--ring-bytes", optarg, 65536, 1ull << 30);
@@ -339,6 +386,18 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 		usage_error("--size %u is larger than the largest message of a %llu-byte ring "
 			    "(%llu): give a larger --ring-bytes",
 			    o->size_max, (unsigned long long)ring, (unsigned long long)(ring / 4));
+	bool udp = strcmp(o->driver, "udp") == 0;
+	if (!udp && (o->n_hosts || o->port || o->mcast || o->mtu))
+		usage_error("--host, --port, --mcast and --mtu are for --driver udp");
+	if (udp && o->join_at_s >= 0)
+		usage_error("--join-at is not supported with --driver udp yet");
+	if (!o->port)
+		o->port = 30000 + (uint32_t)(getpid() % 195) * 128;
+	for (uint32_t i = 0; i <= o->members && i < GALE_MAX_MEMBERS + 1; i++) {
+		const struct perf_host *h = perf_host_of(o, i);
+		snprintf(o->addr[i], sizeof(o->addr[i]), "%s:%u", h ? h->ip : "127.0.0.1",
+			 o->port + 2 * i);
+	}
 	if (o->log_dir) {
 		struct stat st;
 		if (stat(o->log_dir, &st) != 0 && mkdir(o->log_dir, 0755) != 0)
@@ -347,4 +406,53 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 		if (stat(o->log_dir, &st) == 0 && !S_ISDIR(st.st_mode))
 			usage_error("--log-dir '%s' is not a directory", o->log_dir);
 	}
+}
+
+/* --host NETNS@IP: a lab host (a network namespace) and the member's address there. */
+static void
+parse_host(struct perf_opts *o, const char *s)
+{
+	const char *at = strchr(s, '@');
+	struct in_addr a;
+	if (o->n_hosts == GALE_MAX_MEMBERS)
+		usage_error("--host: at most %d", GALE_MAX_MEMBERS);
+	struct perf_host *h = &o->hosts[o->n_hosts];
+	if (!at || (size_t)(at - s) >= sizeof(h->netns) || strlen(at + 1) >= sizeof(h->ip) ||
+	    inet_pton(AF_INET, at + 1, &a) != 1 || strchr(s, '/'))
+		usage_error("--host '%s' is invalid: valid: NETNS@A.B.C.D (NETNS may be empty "
+			    "for this namespace)",
+			    s);
+	memcpy(h->netns, s, (size_t)(at - s));
+	h->netns[at - s] = 0;
+	snprintf(h->ip, sizeof(h->ip), "%s", at + 1);
+	if (h->netns[0]) {
+		char path[128];
+		snprintf(path, sizeof(path), "/run/netns/%s", h->netns);
+		if (access(path, F_OK) != 0)
+			usage_error("--host '%s': network namespace '%s' does not exist (%s)", s,
+				    h->netns, path);
+	}
+	o->n_hosts++;
+}
+
+const struct perf_host *
+perf_host_of(const struct perf_opts *o, uint32_t i)
+{
+	return o->n_hosts ? &o->hosts[i % o->n_hosts] : NULL;
+}
+
+int
+perf_enter_host(const struct perf_opts *o, uint32_t i)
+{
+	const struct perf_host *h = perf_host_of(o, i);
+	if (!h || !h->netns[0])
+		return 0;
+	char path[128];
+	snprintf(path, sizeof(path), "/run/netns/%s", h->netns);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = setns(fd, CLONE_NEWNET) == 0 ? 0 : -errno;
+	close(fd);
+	return rc;
 }

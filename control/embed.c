@@ -13,6 +13,7 @@
  */
 #include "base/clock.h"
 #include "ctlrun.h"
+#include "drivers/drv.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -88,6 +89,23 @@ loopback(uint16_t port)
 	return (struct sockaddr_in){ .sin_family = AF_INET,
 				     .sin_port = htons(port),
 				     .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+}
+
+/* Member id's control address in a datagram group: its address, port + 1. */
+static int
+net_ctl_addr(const struct gale_group_conf *c, uint32_t id, struct sockaddr_in *out)
+{
+	for (uint32_t i = 0; i < c->n_members; i++) {
+		uint32_t mid = c->member_ids ? c->member_ids[i] : i;
+		if (mid != id)
+			continue;
+		if (!c->net.addrs[i] || drv_parse_addr(c->net.addrs[i], out) != 0 ||
+		    ntohs(out->sin_port) == 65535)
+			return -EINVAL;
+		out->sin_port = htons((uint16_t)(ntohs(out->sin_port) + 1));
+		return 0;
+	}
+	return -EINVAL;
 }
 
 /*
@@ -193,7 +211,17 @@ gale_group_join(struct gale_node *node, const struct gale_group_conf *c, struct 
 		return -ENOMEM;
 	e->wake_fd = -1;
 	e->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	/* Datagram drivers: the control plane sits next to the data socket
+	 * (PORT + 1 of the member's address); shm: any port on 127.0.0.1. */
 	struct sockaddr_in sa = loopback(0);
+	if (c->net.addrs && net_ctl_addr(c, c->my_id, &sa) != 0) {
+		gb_log(&gb_default_logger, GB_LOG_ERR, "GALE-CONF-INVALID",
+		       "net.addrs has no valid address for member %u: valid: \"A.B.C.D:PORT\" "
+		       "with PORT 1 to 65534 (the control plane uses PORT + 1)",
+		       c->my_id);
+		embed_free(e);
+		return -EINVAL;
+	}
 	socklen_t sl = sizeof(sa);
 	if (e->fd < 0 || bind(e->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
 	    getsockname(e->fd, (struct sockaddr *)&sa, &sl) != 0) {
@@ -243,6 +271,8 @@ gale_group_join(struct gale_node *node, const struct gale_group_conf *c, struct 
 	e->run.wake_fd = e->wake_fd;
 	for (uint32_t i = 0; i < c->n_members; i++) {
 		struct sockaddr_in peer = loopback(dp_group_peer_port(g, ids[i]));
+		if (c->net.addrs)
+			net_ctl_addr(c, ids[i], &peer);
 		ctlrun_set_addr(&e->run, ids[i], &peer);
 	}
 	if (rc == 0)

@@ -197,7 +197,9 @@ give_state(struct gale_group *g, const struct gale_view *old, const struct gale_
 	}
 	if (len < 0 || (size_t)len > cap)
 		len = 0; /* no state, or no memory for it: the joiners get an empty one */
-	int rc = buf ? g->ops->state_publish(g->drv, v->epoch, buf, (size_t)len) : -ENOMEM;
+	int rc = !g->ops->state_publish ? -ENOTSUP
+		 : buf			? g->ops->state_publish(g->drv, v->epoch, buf, (size_t)len)
+					: -ENOMEM;
 	gb_log(g->log, rc ? GB_LOG_ERR : GB_LOG_INFO, "GALE-STATE-SENT",
 	       "member %u %s the state (%lld bytes) for the members joining in view %llu%s%s",
 	       v->members[v->my_rank].id, rc ? "could not publish" : "published", (long long)len,

@@ -6,6 +6,7 @@
  * (control/embed.c) wrap these with the control plane.
  */
 #include "group.h"
+#include "dgram.h"
 
 #include "base/clock.h"
 #include "base/fnv.h"
@@ -54,7 +55,7 @@ check_conf(struct gb_logger *lg, const struct gale_group_conf *c)
 		BAD("group name '%s' is invalid: use 1 to %d of [A-Za-z0-9_.-]",
 		    c->name ? c->name : "(null)", GALE_NAME_MAX);
 	if (c->driver && !drv_lookup(c->driver))
-		BAD("driver '%s' is unknown or not built: valid: shm", c->driver);
+		BAD("driver '%s' is unknown or not built: valid: shm, udp", c->driver);
 	if ((unsigned)c->mode > GALE_MODE_FIFO)
 		BAD("mode %d is invalid: valid: GALE_MODE_SAFE, GALE_MODE_TOTAL, GALE_MODE_FIFO",
 		    (int)c->mode);
@@ -200,6 +201,7 @@ ctl_create(struct gale_group *g, const struct gale_group_conf *c)
 static void
 group_free(struct gale_group *g)
 {
+	dp_dgram_close(g);
 	if (g->drv)
 		g->ops->close(g->drv);
 	if (g->ctl) {
@@ -223,12 +225,12 @@ attach_all(struct gale_group *g, uint64_t timeout_ns)
 			if (p->row)
 				continue;
 			const void *region;
-			int rc = g->ops->attach(g->drv, p->id, &region);
+			int rc = dp_attach(g, p->id, &region);
 			if (rc == 0) {
 				p->row = (const struct dp_row *)((const uint8_t *)region +
 								 DP_ROW_OFFSET);
 				p->ring = (const uint8_t *)region + DP_RING_OFFSET;
-				g->view.members[r].pid = g->ops->peer_pid(g->drv, p->id);
+				g->view.members[r].pid = dp_peer_pid(g, p->id);
 				if (atomic_load_explicit(&p->row->state, memory_order_acquire) !=
 				    DP_STATE_RUNNING) {
 					gb_log(g->log, GB_LOG_ERR, "GALE-JOIN-FAILED",
@@ -265,6 +267,13 @@ attach_all(struct gale_group *g, uint64_t timeout_ns)
 			       "%u member(s) did not appear in time (member %d among them)",
 			       missing, last);
 			return -ETIMEDOUT;
+		}
+		if (g->dgram) {
+			/* Peers appear through their status rows; this one sends its own. */
+			dp_dgram_rx(g);
+			dp_dgram_tx(g);
+			gb_sleep_ns(100000);
+			continue;
 		}
 		gb_sleep_ns(200000);
 	}
@@ -323,10 +332,17 @@ dp_group_open(struct gale_node *node, const struct gale_group_conf *c, uint16_t 
 	atomic_store_explicit(&g->status, GALE_STATUS_JOINING, memory_order_relaxed);
 	g->ctl_wake_fd = -1;
 
+	uint32_t ids[GALE_MAX_MEMBERS];
+	for (uint32_t r = 0; r < g->n; r++)
+		ids[r] = g->peers[r].id;
 	struct drv_conf dc = { .group = c->name,
 			       .my_id = c->my_id,
 			       .region_bytes = dp_region_bytes(g->ring_bytes),
-			       .conf_hash = conf_digest(g) };
+			       .conf_hash = conf_digest(g),
+			       .n_members = g->n,
+			       .member_ids = ids,
+			       .net = &c->net,
+			       .log = g->log };
 	void *region;
 	rc = g->ops->open(&dc, &g->drv, &region);
 	if (rc) {
@@ -338,6 +354,14 @@ dp_group_open(struct gale_node *node, const struct gale_group_conf *c, uint16_t 
 	}
 	g->row = (struct dp_row *)((uint8_t *)region + DP_ROW_OFFSET);
 	g->ring = (uint8_t *)region + DP_RING_OFFSET;
+	if (g->ops->tx) {
+		rc = dp_dgram_open(g, c);
+		if (rc) {
+			group_free(g);
+			return rc;
+		}
+		dp_dgram_set_conf_hash(g, dc.conf_hash);
+	}
 	rc = ctl_create(g, c);
 	if (rc) {
 		gb_log(g->log, GB_LOG_ERR, "GALE-JOIN-FAILED",
@@ -357,7 +381,8 @@ dp_group_open(struct gale_node *node, const struct gale_group_conf *c, uint16_t 
 	g->row->ctl_port = ctl_port;
 	atomic_store_explicit(&g->row->row_epoch, g->view.epoch, memory_order_relaxed);
 	atomic_store_explicit(&g->row->state, DP_STATE_RUNNING, memory_order_relaxed);
-	g->ops->publish(g->drv);
+	if (g->ops->publish)
+		g->ops->publish(g->drv);
 
 	rc = attach_all(g, g->join_timeout_ns);
 	if (rc) {
@@ -434,7 +459,8 @@ dp_group_fetch_state(struct gale_group *g)
 {
 	void *data;
 	size_t len;
-	int rc = g->ops->state_fetch(g->drv, g->app_view.epoch, &data, &len);
+	int rc = g->ops->state_fetch ? g->ops->state_fetch(g->drv, g->app_view.epoch, &data, &len)
+				     : -ENOTSUP;
 	if (rc)
 		return rc;
 	if (g->on_state_put)
@@ -593,4 +619,19 @@ gale_group_counters(const struct gale_group *g, struct gale_counters *o)
 	o->invalid_records = R(c_invalid);
 	o->peer_failures = R(c_peer_failures);
 #undef R
+	o->frames_sent = o->frames_received = o->frames_dropped = 0;
+	o->naks_sent = o->retrans_frames = o->tx_dropped = 0;
+	dp_dgram_counters(g, o);
+}
+
+int
+dp_attach(struct gale_group *g, uint32_t id, const void **region)
+{
+	return g->dgram ? dp_dgram_attach(g, id, region) : g->ops->attach(g->drv, id, region);
+}
+
+int32_t
+dp_peer_pid(struct gale_group *g, uint32_t id)
+{
+	return g->ops->peer_pid ? g->ops->peer_pid(g->drv, id) : 0;
 }

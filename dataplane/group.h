@@ -58,6 +58,7 @@ struct gale_group {
 	struct gale_node *node;
 	const struct drv_ops *ops;
 	struct drv *drv;
+	struct dp_dgram *dgram; /* datagram drivers: mirrors and loss repair (dgram.c) */
 	struct dp_row *row; /* own row (written by the dataplane thread) */
 	uint8_t *ring;	    /* own ring */
 	uint64_t ring_bytes;
@@ -181,6 +182,9 @@ dp_round_now(const struct gale_group *g)
 	return GB_MAX(g->own_next_round, g->max_peer_round);
 }
 
+/* group.c: peer id's region (shm: mapped; datagram drivers: its mirror). */
+int dp_attach(struct gale_group *g, uint32_t id, const void **region);
+int32_t dp_peer_pid(struct gale_group *g, uint32_t id);
 /* work_fp.c: one dataplane pass over a group; returns the work done. */
 unsigned dp_group_work(struct gale_group *g);
 /* work_fp.c: the record at p->deliv_pos (skipping pads), NULL if none or corrupt. */

@@ -19,6 +19,7 @@
  * read across the switch stay true.
  */
 #include "group.h"
+#include "dgram.h"
 
 #include "base/clock.h"
 
@@ -336,7 +337,7 @@ attach_new(struct gale_group *g, struct dp_peer *p, struct gale_member *m, uint3
 	   uint64_t now)
 {
 	const void *region;
-	int rc = g->ops->attach(g->drv, id, &region);
+	int rc = dp_attach(g, id, &region);
 	if (rc) {
 		gb_log(g->log, GB_LOG_ERR, "GALE-VIEW-FAULT",
 		       "member %u cannot map new member %u's region: %s", g->ctl->my_id, id,
@@ -350,7 +351,7 @@ attach_new(struct gale_group *g, struct dp_peer *p, struct gale_member *m, uint3
 	p->need_base = id != g->ctl->my_id;
 	p->hb_change_ns = now;
 	m->id = id;
-	m->pid = g->ops->peer_pid(g->drv, id);
+	m->pid = dp_peer_pid(g, id);
 	return 0;
 }
 
@@ -499,6 +500,11 @@ dp_vc_work(struct gale_group *g)
 	for (uint32_t r = 0; r < g->n; r++)
 		all &= g->peers[r].deliv_seq == g->peers[r].trim;
 	if (!all) {
+		/* Datagram drivers: what the trim keeps and is not here may be in
+		 * another member's mirror; ask everyone (dgram.c relays). */
+		for (uint32_t r = 0; stuck && g->dgram && r < g->n; r++)
+			if (g->peers[r].deliv_seq < g->peers[r].trim && r != g->my_rank)
+				dp_dgram_want(g, r);
 		if (stuck && !n && gb_now_ns() - g->vc_start_ns > 4 * g->fail_timeout_ns)
 			vc_fault(g, "a message the trim keeps is missing from its sender's ring");
 		return n;

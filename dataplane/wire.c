@@ -2,22 +2,54 @@
 /* The datagram wire format: see wire.h. */
 #include "wire.h"
 
-#include "base/fnv.h"
 #include "base/le.h"
 
 #include <stdbool.h>
 #include <string.h>
+/* XXH3_state_t on the stack: no allocation per frame. */
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
 
 #define CHECKSUM_OFF 40
 
-/* FNV-1a 64 of the frame with its checksum field read as zeros. */
+/* XXH3-64 of header bytes 0..39 and the body (the checksum field left out). */
 static uint64_t
 frame_sum(const uint8_t *buf, size_t len)
 {
-	static const uint8_t zero[8];
-	uint64_t h = gb_fnv1a64_update(GB_FNV64_OFFSET, buf, CHECKSUM_OFF);
-	h = gb_fnv1a64_update(h, zero, sizeof(zero));
-	return gb_fnv1a64_update(h, buf + CHECKSUM_OFF + 8, len - CHECKSUM_OFF - 8);
+	XXH3_state_t st;
+	XXH3_64bits_reset(&st);
+	XXH3_64bits_update(&st, buf, CHECKSUM_OFF);
+	XXH3_64bits_update(&st, buf + GW_HDR, len - GW_HDR);
+	return XXH3_64bits_digest(&st);
+}
+
+void
+gw_seal(const struct drv_iov *iov, unsigned n)
+{
+	XXH3_state_t st;
+	uint8_t *hdr = (uint8_t *)iov[0].base;
+	XXH3_64bits_reset(&st);
+	XXH3_64bits_update(&st, hdr, CHECKSUM_OFF);
+	XXH3_64bits_update(&st, hdr + GW_HDR, iov[0].len - GW_HDR);
+	for (unsigned i = 1; i < n; i++)
+		XXH3_64bits_update(&st, iov[i].base, iov[i].len);
+	gb_put64le(hdr + CHECKSUM_OFF, XXH3_64bits_digest(&st));
+}
+
+void
+gw_put_hdr(uint8_t *hdr, uint8_t type, uint16_t flags, uint64_t group, uint64_t epoch,
+	   uint32_t sender, uint32_t body_len, uint64_t seq)
+{
+	uint8_t *p = gb_put32le(hdr, GW_MAGIC);
+	*p++ = GW_VERSION;
+	*p++ = type;
+	p = gb_put16le(p, flags);
+	p = gb_put64le(p, group);
+	p = gb_put64le(p, epoch);
+	p = gb_put32le(p, sender);
+	p = gb_put32le(p, body_len);
+	p = gb_put64le(p, seq);
+	gb_put64le(p, 0);
 }
 
 /* A NAK's gaps: non-empty, ascending, apart. */
@@ -30,42 +62,91 @@ gaps_ok(const struct gw_range *g, uint32_t n)
 	return true;
 }
 
+/* Records of a BATCH body: count of them exactly fill len bytes. */
+static bool
+records_ok(const uint8_t *p, size_t len, uint32_t count)
+{
+	if (!count || count > GW_MAX_BATCH)
+		return false;
+	size_t off = 0;
+	for (uint32_t i = 0; i < count; i++) {
+		if (len - off < GW_REC_HDR)
+			return false;
+		uint32_t lf = gb_get32le(p + off);
+		uint32_t rl = lf & GW_REC_LEN_MASK;
+		off += GW_REC_HDR;
+		if (lf & ~(GW_REC_LEN_MASK | GW_REC_PAD))
+			return false;
+		if ((lf & GW_REC_PAD) ? rl != 0 : (rl == 0 || rl > len - off))
+			return false;
+		off += rl;
+	}
+	return off == len;
+}
+
+static bool
+status_ok(const struct gw_status *s)
+{
+	return s->n_init >= 1 && s->n_init <= GW_MAX_RANKS && s->n >= 1 && s->n <= GW_MAX_RANKS;
+}
+
 /* The body's length for f, or 0 if f is not a valid frame. */
 static size_t
 body_len(const struct gw_frame *f)
 {
+	if (f->h.flags & ~(GW_F_RETRANS | GW_F_RELAY) ||
+	    (f->h.flags && f->h.type != GW_DATA && f->h.type != GW_BATCH))
+		return 0;
 	switch (f->h.type) {
 	case GW_DATA:
-	case GW_RETRANS: {
-		uint64_t end = (uint64_t)f->u.data.frag_off + f->u.data.len;
-		if (!f->u.data.len || !f->u.data.msg_len || f->u.data.msg_len > GW_MAX_MSG ||
-		    end > f->u.data.msg_len)
-			return 0;
-		return 8 + (size_t)f->u.data.len;
-	}
-	case GW_BATCH: {
-		if (!f->u.batch.count || f->u.batch.count > GW_MAX_BATCH)
-			return 0;
-		size_t n = 2;
-		for (uint32_t i = 0; i < f->u.batch.count; i++) {
-			if (!f->u.batch.len[i] || f->u.batch.len[i] > GW_MAX_FRAME)
-				return 0;
-			n += 4 + (size_t)f->u.batch.len[i];
-		}
-		return n;
-	}
+		return f->u.data.len;
+	case GW_BATCH:
+		return records_ok(f->u.batch.recs, f->u.batch.len, f->u.batch.count)
+			       ? 2 + (size_t)f->u.batch.len
+			       : 0;
 	case GW_STATUS:
-		return f->u.status.n <= GW_MAX_RANKS ? 4 + 8 * (size_t)f->u.status.n : 0;
+		return status_ok(&f->u.status) ? gw_status_len(f->u.status.n_init, f->u.status.n)
+					       : 0;
 	case GW_NAK:
 		return f->u.nak.n >= 1 && f->u.nak.n <= GW_MAX_NAK &&
 				       gaps_ok(f->u.nak.gap, f->u.nak.n)
 			       ? 8 + 16 * (size_t)f->u.nak.n
 			       : 0;
 	case GW_HEARTBEAT:
-		return 8;
+		return 16;
 	default:
 		return 0;
 	}
+}
+
+static uint8_t *
+put_status(uint8_t *p, const struct gw_status *s)
+{
+	p = gb_put64le(p, s->conf_hash);
+	p = gb_put32le(p, s->layout_version);
+	p = gb_put32le(p, s->mode);
+	p = gb_put64le(p, s->ring_bytes);
+	p = gb_put64le(p, s->first_epoch);
+	p = gb_put32le(p, s->n_init);
+	p = gb_put16le(p, s->ctl_port);
+	p = gb_put16le(p, 0);
+	for (uint32_t i = 0; i < s->n_init; i++)
+		p = gb_put32le(p, s->init_ids[i]);
+	p = gb_put64le(p, s->tail);
+	p = gb_put64le(p, s->next_round);
+	p = gb_put64le(p, s->sent_msgs);
+	p = gb_put64le(p, s->heartbeat);
+	p = gb_put32le(p, s->state);
+	p = gb_put32le(p, s->failed_id);
+	p = gb_put32le(p, s->stop_status);
+	p = gb_put32le(p, s->n);
+	p = gb_put64le(p, s->row_epoch);
+	p = gb_put64le(p, s->epoch_base);
+	for (uint32_t i = 0; i < s->n; i++)
+		p = gb_put64le(p, s->recv[i]);
+	for (uint32_t i = 0; i < s->n; i++)
+		p = gb_put64le(p, s->freed[i]);
+	return p;
 }
 
 size_t
@@ -75,35 +156,19 @@ gw_encode(const struct gw_frame *f, uint64_t group, uint8_t *buf, size_t cap)
 	size_t len = GW_HDR + body;
 	if (!body || len > cap || len > GW_MAX_FRAME)
 		return 0;
-	uint8_t *p = gb_put32le(buf, GW_MAGIC);
-	*p++ = GW_VERSION;
-	*p++ = f->h.type;
-	p = gb_put16le(p, 0);
-	p = gb_put64le(p, group);
-	p = gb_put64le(p, f->h.epoch);
-	p = gb_put32le(p, f->h.sender);
-	p = gb_put32le(p, (uint32_t)body);
-	p = gb_put64le(p, f->h.seq);
-	p = gb_put64le(p, 0); /* checksum, below */
+	gw_put_hdr(buf, f->h.type, f->h.flags, group, f->h.epoch, f->h.sender, (uint32_t)body,
+		   f->h.seq);
+	uint8_t *p = buf + GW_HDR;
 	switch (f->h.type) {
 	case GW_DATA:
-	case GW_RETRANS:
-		p = gb_put32le(p, f->u.data.msg_len);
-		p = gb_put32le(p, f->u.data.frag_off);
 		memcpy(p, f->u.data.data, f->u.data.len);
 		break;
 	case GW_BATCH:
 		p = gb_put16le(p, (uint16_t)f->u.batch.count);
-		for (uint32_t i = 0; i < f->u.batch.count; i++) {
-			p = gb_put32le(p, f->u.batch.len[i]);
-			memcpy(p, f->u.batch.data[i], f->u.batch.len[i]);
-			p += f->u.batch.len[i];
-		}
+		memcpy(p, f->u.batch.recs, f->u.batch.len);
 		break;
 	case GW_STATUS:
-		p = gb_put32le(p, f->u.status.n);
-		for (uint32_t i = 0; i < f->u.status.n; i++)
-			p = gb_put64le(p, f->u.status.recv[i]);
+		put_status(p, &f->u.status);
 		break;
 	case GW_NAK:
 		p = gb_put32le(p, f->u.nak.target);
@@ -114,7 +179,8 @@ gw_encode(const struct gw_frame *f, uint64_t group, uint8_t *buf, size_t cap)
 		}
 		break;
 	case GW_HEARTBEAT:
-		gb_put64le(p, f->u.hb.sent_ns);
+		p = gb_put64le(p, f->u.hb.heartbeat);
+		gb_put64le(p, f->u.hb.tail);
 		break;
 	}
 	gb_put64le(buf + CHECKSUM_OFF, frame_sum(buf, len));
@@ -122,50 +188,65 @@ gw_encode(const struct gw_frame *f, uint64_t group, uint8_t *buf, size_t cap)
 }
 
 static int
+decode_status(const uint8_t *p, size_t n, struct gw_status *s)
+{
+	if (n < 40)
+		return -GW_ERR_BODY;
+	s->conf_hash = gb_get64le(p);
+	s->layout_version = gb_get32le(p + 8);
+	s->mode = gb_get32le(p + 12);
+	s->ring_bytes = gb_get64le(p + 16);
+	s->first_epoch = gb_get64le(p + 24);
+	s->n_init = gb_get32le(p + 32);
+	s->ctl_port = gb_get16le(p + 36);
+	if (gb_get16le(p + 38) != 0 || s->n_init < 1 || s->n_init > GW_MAX_RANKS ||
+	    n < 40 + 4 * (size_t)s->n_init + 64)
+		return -GW_ERR_BODY;
+	const uint8_t *q = p + 40;
+	for (uint32_t i = 0; i < s->n_init; i++, q += 4)
+		s->init_ids[i] = gb_get32le(q);
+	s->tail = gb_get64le(q);
+	s->next_round = gb_get64le(q + 8);
+	s->sent_msgs = gb_get64le(q + 16);
+	s->heartbeat = gb_get64le(q + 24);
+	s->state = gb_get32le(q + 32);
+	s->failed_id = gb_get32le(q + 36);
+	s->stop_status = gb_get32le(q + 40);
+	s->n = gb_get32le(q + 44);
+	s->row_epoch = gb_get64le(q + 48);
+	s->epoch_base = gb_get64le(q + 56);
+	q += 64;
+	if (s->n < 1 || s->n > GW_MAX_RANKS || n != gw_status_len(s->n_init, s->n))
+		return -GW_ERR_BODY;
+	for (uint32_t i = 0; i < s->n; i++)
+		s->recv[i] = gb_get64le(q + 8 * i);
+	q += 8 * (size_t)s->n;
+	for (uint32_t i = 0; i < s->n; i++)
+		s->freed[i] = gb_get64le(q + 8 * i);
+	return 0;
+}
+
+static int
 decode_body(const uint8_t *p, size_t n, struct gw_frame *f)
 {
 	switch (f->h.type) {
 	case GW_DATA:
-	case GW_RETRANS:
-		if (n <= 8)
+		if (n == 0)
 			return -GW_ERR_BODY;
-		f->u.data.msg_len = gb_get32le(p);
-		f->u.data.frag_off = gb_get32le(p + 4);
-		f->u.data.len = (uint32_t)(n - 8);
-		f->u.data.data = p + 8;
+		f->u.data.len = (uint32_t)n;
+		f->u.data.data = p;
 		break;
-	case GW_BATCH: {
+	case GW_BATCH:
 		if (n < 2)
 			return -GW_ERR_BODY;
-		uint32_t count = gb_get16le(p);
-		if (!count || count > GW_MAX_BATCH)
-			return -GW_ERR_BODY;
-		size_t off = 2;
-		for (uint32_t i = 0; i < count; i++) {
-			if (n - off < 4)
-				return -GW_ERR_BODY;
-			uint32_t len = gb_get32le(p + off);
-			off += 4;
-			if (!len || len > n - off)
-				return -GW_ERR_BODY;
-			f->u.batch.len[i] = len;
-			f->u.batch.data[i] = p + off;
-			off += len;
-		}
-		if (off != n)
-			return -GW_ERR_BODY;
-		f->u.batch.count = count;
+		f->u.batch.count = gb_get16le(p);
+		f->u.batch.len = (uint32_t)(n - 2);
+		f->u.batch.recs = p + 2;
 		break;
-	}
 	case GW_STATUS: {
-		if (n < 4)
-			return -GW_ERR_BODY;
-		uint32_t k = gb_get32le(p);
-		if (k > GW_MAX_RANKS || n != 4 + 8 * (size_t)k)
-			return -GW_ERR_BODY;
-		f->u.status.n = k;
-		for (uint32_t i = 0; i < k; i++)
-			f->u.status.recv[i] = gb_get64le(p + 4 + 8 * i);
+		int rc = decode_status(p, n, &f->u.status);
+		if (rc)
+			return rc;
 		break;
 	}
 	case GW_NAK: {
@@ -183,12 +264,13 @@ decode_body(const uint8_t *p, size_t n, struct gw_frame *f)
 		break;
 	}
 	case GW_HEARTBEAT:
-		if (n != 8)
+		if (n != 16)
 			return -GW_ERR_BODY;
-		f->u.hb.sent_ns = gb_get64le(p);
+		f->u.hb.heartbeat = gb_get64le(p);
+		f->u.hb.tail = gb_get64le(p + 8);
 		break;
 	}
-	/* The same rules the encoder keeps (offsets, limits, gap order). */
+	/* The same rules the encoder keeps (record walk, limits, gap order). */
 	return body_len(f) == n ? 0 : -GW_ERR_BODY;
 }
 
@@ -212,7 +294,9 @@ gw_decode(const uint8_t *buf, size_t len, uint64_t group, struct gw_frame *out)
 		return -GW_ERR_MAGIC;
 	if (h->version != GW_VERSION)
 		return -GW_ERR_VERSION;
-	if (h->type < GW_DATA || h->type >= GW_TYPE_MAX || h->flags)
+	if (h->type < GW_DATA || h->type >= GW_TYPE_MAX ||
+	    h->flags & ~(GW_F_RETRANS | GW_F_RELAY) ||
+	    (h->flags && h->type != GW_DATA && h->type != GW_BATCH))
 		return -GW_ERR_TYPE;
 	if (len > GW_MAX_FRAME || h->body_len > GW_MAX_FRAME - GW_HDR)
 		return -GW_ERR_LENGTH;

@@ -8,33 +8,48 @@
  *     0   4  magic "GALW" (0x574c4147 read little-endian)
  *     4   1  version (GW_VERSION)
  *     5   1  type (enum gw_type)
- *     6   2  flags (0; reserved)
+ *     6   2  flags (GW_F_*: DATA and BATCH only; 0 otherwise)
  *     8   8  group: FNV-1a 64 of the group name
- *    16   8  epoch of the view the frame belongs to
- *    24   4  sender: member id
+ *    16   8  epoch of the sender's view (its status row's row_epoch)
+ *    24   4  sender: member id (whose ring a DATA or BATCH carries)
  *    28   4  body_len: bytes after the header
- *    32   8  seq: the (first) message sequence number it carries, or 0
- *    40   8  checksum: FNV-1a 64 of header and body, this field taken as 0
+ *    32   8  seq: DATA, BATCH: ring position of the first byte; STATUS,
+ *              HEARTBEAT: the sender's status counter; NAK: its NAK counter
+ *    40   8  checksum: XXH3-64 of header bytes 0..39 and the body
+ *
+ * What travels is the sender's send ring (dataplane/layout.h): positions are
+ * its byte positions, records are its 16-byte record headers and payloads.
+ * A receiver writes them at the same positions of its mirror of that ring.
  *
  * Bodies, by type:
- *   DATA, RETRANS  msg_len u32, frag_off u32, then the payload: bytes
- *                  [frag_off, frag_off + n) of message seq, msg_len bytes in
- *                  all (a message larger than a frame goes as fragments)
- *   BATCH          count u16, then count x (len u32, len bytes): whole
- *                  messages seq, seq + 1, ...
- *   STATUS         n u32, then n x recv u64: messages received per sender rank
- *   NAK            target u32 (whose messages are missing), n u32, then
- *                  n x (from u64, to u64): the gaps [from, to), ascending,
- *                  apart, non-empty
- *   HEARTBEAT      sent_ns u64
+ *   DATA       raw ring bytes [seq, seq + body_len): a fragment of a record
+ *              larger than a frame, or a retransmission
+ *   BATCH      count u16, then count records, each its 16-byte header (the
+ *              ring's dp_rec: len_flags u32, epoch u32, round u64) and its
+ *              payload without the ring's alignment padding; a PAD record
+ *              (no payload) stands for the rest of the ring up to its end
+ *   STATUS     the sender's status row: the static part (configuration
+ *              digest, layout version, mode, ring size, first epoch, initial
+ *              member ids, control port) and the live part (tail, promise,
+ *              heartbeat, state, row epoch and base, per-rank received and
+ *              released positions); see struct gw_status
+ *   NAK        target u32 (whose ring), n u32, then n x (from u64, to u64):
+ *              byte ranges of that ring missing here, ascending, apart,
+ *              non-empty
+ *   HEARTBEAT  heartbeat u64, tail u64: liveness and the tail between rows
+ *
+ * Flags: GW_F_RETRANS a repair (answers a NAK); GW_F_RELAY sent by a member
+ * other than the ring's owner (from its mirror, during a view change).
  *
  * gw_decode() checks every field, lengths and counts before anything is
  * used, and says why it refused (enum gw_err): the caller drops and counts.
- * Whether the epoch and sender belong to the current view is the caller's
- * check (it knows the view).
+ * Whether the epoch, sender and positions fit the current view and window is
+ * the caller's check (it knows the view).
  */
 #ifndef GALE_DATAPLANE_WIRE_H
 #define GALE_DATAPLANE_WIRE_H
+
+#include "drivers/drv.h"
 
 #include <assert.h>
 #include <stddef.h>
@@ -43,23 +58,32 @@
 #define GW_MAGIC 0x574c4147u /* the bytes "GALW" */
 #define GW_VERSION 1
 #define GW_HDR 48
-#define GW_MAX_FRAME 65535     /* largest frame (a UDP datagram's payload bound) */
-#define GW_MAX_MSG (16u << 20) /* largest message, in fragments */
-#define GW_MAX_BATCH 512       /* messages in one BATCH frame */
-#define GW_MAX_RANKS 64	       /* entries of a STATUS row */
-#define GW_MAX_NAK 64	       /* gaps in one NAK */
+#define GW_MAX_FRAME 65535 /* largest frame (a UDP datagram's payload bound) */
+#define GW_MAX_BATCH 1024  /* records in one BATCH frame */
+#define GW_MAX_RANKS 64	   /* entries of a STATUS row */
+#define GW_MAX_NAK 64	   /* gaps in one NAK */
+#define GW_REC_HDR 16	   /* a ring record's header */
+#define GW_REC_PAD 0x01000000u
+#define GW_REC_LEN_MASK 0x00ffffffu
 
-enum gw_type { GW_DATA = 1, GW_BATCH, GW_STATUS, GW_NAK, GW_HEARTBEAT, GW_RETRANS, GW_TYPE_MAX };
+/* The record image on the wire is the ring's, byte for byte. */
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+	      "records go on the wire as the ring holds them: little-endian hosts only");
+
+enum gw_type { GW_DATA = 1, GW_BATCH, GW_STATUS, GW_NAK, GW_HEARTBEAT, GW_TYPE_MAX };
+
+#define GW_F_RETRANS 0x1
+#define GW_F_RELAY 0x2
 
 enum gw_err {
 	GW_ERR_TRUNCATED = 1, /* shorter than its header, or than body_len says */
 	GW_ERR_MAGIC,
 	GW_ERR_VERSION, /* a peer speaking another version */
-	GW_ERR_TYPE,
-	GW_ERR_GROUP,  /* for another group */
-	GW_ERR_LENGTH, /* longer than body_len says, or over GW_MAX_FRAME */
+	GW_ERR_TYPE,	/* unknown type, or flags it may not carry */
+	GW_ERR_GROUP,	/* for another group */
+	GW_ERR_LENGTH,	/* longer than body_len says, or over GW_MAX_FRAME */
 	GW_ERR_CHECKSUM,
-	GW_ERR_BODY, /* a body inconsistent with its type (counts, offsets, order) */
+	GW_ERR_BODY, /* a body inconsistent with its type (counts, lengths, order) */
 	GW_ERR_MAX
 };
 
@@ -81,40 +105,67 @@ struct gw_range {
 	uint64_t from, to;
 };
 
+/* A status row as it travels (STATUS). */
+struct gw_status {
+	uint64_t conf_hash;
+	uint32_t layout_version, mode;
+	uint64_t ring_bytes, first_epoch;
+	uint32_t n_init; /* initial view: 1..GW_MAX_RANKS ids */
+	uint16_t ctl_port;
+	uint32_t init_ids[GW_MAX_RANKS];
+	uint64_t tail, next_round, sent_msgs, heartbeat;
+	uint32_t state, failed_id, stop_status;
+	uint64_t row_epoch, epoch_base;
+	uint32_t n; /* ranks of row_epoch's view: 1..GW_MAX_RANKS */
+	uint64_t recv[GW_MAX_RANKS], freed[GW_MAX_RANKS];
+};
+
 /* A frame, decoded (payloads point into the buffer decoded) or to encode. */
 struct gw_frame {
 	struct gw_hdr h;
 	union {
-		struct { /* DATA, RETRANS */
-			uint32_t msg_len, frag_off, len;
+		struct { /* DATA */
+			uint32_t len;
 			const uint8_t *data;
 		} data;
-		struct { /* BATCH */
-			uint32_t count;
-			uint32_t len[GW_MAX_BATCH];
-			const uint8_t *data[GW_MAX_BATCH];
+		struct { /* BATCH: count records in len bytes */
+			uint32_t count, len;
+			const uint8_t *recs;
 		} batch;
-		struct { /* STATUS */
-			uint32_t n;
-			uint64_t recv[GW_MAX_RANKS];
-		} status;
+		struct gw_status status;
 		struct { /* NAK */
 			uint32_t target, n;
 			struct gw_range gap[GW_MAX_NAK];
 		} nak;
 		struct { /* HEARTBEAT */
-			uint64_t sent_ns;
+			uint64_t heartbeat, tail;
 		} hb;
 	} u;
 };
 
+/* Bytes of a STATUS body for n_init and n ranks. */
+static inline size_t
+gw_status_len(uint32_t n_init, uint32_t n)
+{
+	return 40 + 4 * (size_t)n_init + 64 + 16 * (size_t)n;
+}
+
 /*
- * Encode f (type, epoch, sender, seq from f->h; magic, version, group,
- * body_len and checksum are filled in) into buf of cap bytes. Returns the
- * frame's length, or 0 if it does not fit in cap or GW_MAX_FRAME, or f is
- * not a frame gw_decode() would accept.
+ * Encode f (type, flags, epoch, sender, seq from f->h; magic, version,
+ * group, body_len and checksum are filled in) into buf of cap bytes. Returns
+ * the frame's length, or 0 if it does not fit in cap or GW_MAX_FRAME, or f
+ * is not a frame gw_decode() would accept.
  */
 size_t gw_encode(const struct gw_frame *f, uint64_t group, uint8_t *buf, size_t cap);
+/*
+ * The zero-copy way, for DATA and BATCH: write a 48-byte header (checksum
+ * 0) at hdr, then gw_seal() the frame gathered as iov[0..n) (iov[0] starts
+ * with that header; the rest may point into the send ring). The caller
+ * keeps the body valid: a BATCH body's records as gw_decode() wants them.
+ */
+void gw_put_hdr(uint8_t *hdr, uint8_t type, uint16_t flags, uint64_t group, uint64_t epoch,
+		uint32_t sender, uint32_t body_len, uint64_t seq);
+void gw_seal(const struct drv_iov *iov, unsigned n);
 /* Decode and validate; 0, or -enum gw_err (out is then unspecified). */
 int gw_decode(const uint8_t *buf, size_t len, uint64_t group, struct gw_frame *out);
 const char *gw_strerror(int err);

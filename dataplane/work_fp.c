@@ -22,6 +22,7 @@
  * which runs every DP_LIVENESS_PASSES passes (one poll(2) per peer).
  */
 #include "group.h"
+#include "dgram.h"
 
 #include "base/clock.h"
 #include "base/proc.h"
@@ -401,7 +402,7 @@ liveness(struct gale_group *g, uint64_t now)
 			dp_suspect(g, r, "it stopped");
 			continue;
 		}
-		if (g->ops->peer_alive(g->drv, p->id) == 0) {
+		if (g->ops->peer_alive && g->ops->peer_alive(g->drv, p->id) == 0) {
 			dp_suspect(g, r, "its process exited");
 			continue;
 		}
@@ -428,6 +429,14 @@ unsigned
 dp_group_work(struct gale_group *g)
 {
 	uint32_t st = atomic_load_explicit(&g->status, memory_order_relaxed);
+	unsigned dgw = 0;
+	if (g->dgram) {
+		/* Frames in first: the mirrors are what the steps below read. A
+		 * stopped member still answers and says it stopped. */
+		dgw = dp_dgram_rx(g);
+		if (gb_unlikely(st != GALE_STATUS_RUNNING && st != GALE_STATUS_JOINING))
+			return dgw + dp_dgram_tx(g);
+	}
 	if (gb_unlikely(st != GALE_STATUS_RUNNING)) {
 		if (st != GALE_STATUS_JOINING)
 			return 0;
@@ -435,7 +444,7 @@ dp_group_work(struct gale_group *g)
 		atomic_store_explicit(&g->ctl->dp_heartbeat, ++g->passes, memory_order_relaxed);
 		return dp_ctl_work(g);
 	}
-	unsigned work = dp_ctl_work(g) + apply_releases(g);
+	unsigned work = dgw + dp_ctl_work(g) + apply_releases(g);
 	if (gb_likely(g->vc == DP_VC_NONE)) {
 		if (g->agent)
 			/* A3: pairs with R3 in gale_commit(); the records are written. */
@@ -454,6 +463,8 @@ dp_group_work(struct gale_group *g)
 	/* Every pass: a member is alive as long as its dataplane runs. */
 	atomic_store_explicit(&g->row->heartbeat, g->passes, memory_order_relaxed);
 	atomic_store_explicit(&g->ctl->dp_heartbeat, g->passes, memory_order_relaxed);
+	if (g->dgram)
+		work += dp_dgram_tx(g);
 	dp_cnt_add(&g->c_polls, 1);
 	if (!work)
 		dp_cnt_add(&g->c_idle_polls, 1);

@@ -6,12 +6,18 @@
  * dataplane lays out its send ring and status row inside the region.
  *
  * One-sided drivers (shm; verbs later) map the peers' real regions, so reads
- * are in place and no copy is made. Datagram drivers (udp, dpdk: later) will
- * keep local mirrors of the peers' regions filled from frames and add a
- * progress op; the dataplane code above does not change.
+ * are in place and no copy is made.
+ *
+ * Datagram drivers (udp, dpdk) only move frames: open() gives this member's
+ * region (private memory), and tx()/rx() send and receive frames. The
+ * dataplane's datagram layer (dataplane/dgram.c) keeps a local mirror of
+ * every peer's region filled from those frames, with loss repair; the rest of
+ * the dataplane reads the mirrors as if they were the peers' regions. Such a
+ * driver leaves attach, peer_alive, peer_pid, publish and the state ops NULL.
  *
  * All ops are slow path except peer_alive(), which the dataplane calls from
- * its poll loop at most every few milliseconds per peer.
+ * its poll loop at most every few milliseconds per peer, and tx()/rx(),
+ * which it calls on every pass.
  */
 #ifndef GALE_DRIVERS_DRV_H
 #define GALE_DRIVERS_DRV_H
@@ -21,11 +27,45 @@
 
 struct drv;
 
+struct gale_net_conf;
+struct gb_logger;
+
 struct drv_conf {
 	const char *group; /* validated group name */
 	uint32_t my_id;
 	uint64_t region_bytes; /* size of each member's region, page multiple */
 	uint64_t conf_hash;    /* the dataplane's configuration digest; peers must match */
+	/* Datagram drivers: the members (ids in rank order) and where they are. */
+	uint32_t n_members;
+	const uint32_t *member_ids;
+	const struct gale_net_conf *net;
+	struct gb_logger *log; /* configuration errors are logged here, with what is valid */
+};
+
+/* A frame to send: gathered from up to DRV_TX_IOV pieces (none copied by the
+ * caller; the driver copies or references them until tx() returns). */
+#define DRV_TX_IOV 64
+#define DRV_DEST_ALL UINT32_MAX /* every other member (multicast or fan-out) */
+struct drv_iov {
+	const void *base;
+	uint32_t len;
+};
+struct drv_tx {
+	uint32_t dest; /* a member id, or DRV_DEST_ALL */
+	uint32_t n_iov;
+	struct drv_iov iov[DRV_TX_IOV];
+};
+
+/* A received frame: valid until the next rx() call. */
+struct drv_rx {
+	const uint8_t *data;
+	uint32_t len;
+};
+
+/* Frame counters a datagram driver keeps (dataplane thread). */
+struct drv_dgram_stats {
+	uint64_t tx_frames, tx_bytes, tx_dropped; /* dropped: the kernel or NIC refused */
+	uint64_t rx_frames, rx_bytes;
 };
 
 struct drv_ops {
@@ -69,12 +109,37 @@ struct drv_ops {
 	int (*state_fetch)(struct drv *d, uint64_t epoch, void **data, size_t *len);
 	/* Unmap everything, remove this member's region. thread: any. */
 	void (*close)(struct drv *d);
+
+	/* Datagram drivers only (NULL otherwise). */
+	/*
+	 * Send n frames, in order. Returns how many were handed to the network;
+	 * the rest are lost (the dataplane repairs loss). Each frame is at most
+	 * frame_max(). thread: the dataplane's. blocks: no.
+	 */
+	unsigned (*tx)(struct drv *d, const struct drv_tx *frames, unsigned n);
+	/*
+	 * Receive up to max frames into out[] (pointers into driver buffers,
+	 * valid until the next rx()). Frames come from anyone: the caller
+	 * validates every byte. thread: the dataplane's. blocks: no.
+	 */
+	unsigned (*rx)(struct drv *d, struct drv_rx *out, unsigned max);
+	/* Largest frame in bytes. */
+	uint32_t (*frame_max)(const struct drv *d);
+	void (*dgram_stats)(const struct drv *d, struct drv_dgram_stats *out);
 };
 
 /* Size of the driver's own header at the front of every region. */
 #define DRV_REGION_HDR_BYTES 4096
 
 extern const struct drv_ops drv_shm_ops;
+extern const struct drv_ops drv_udp_ops;
+
+/* The address of member id's control plane (a datagram driver's member
+ * address, port + 1): 0, or -EINVAL (not a datagram group / id unknown). */
+struct sockaddr_in;
+int drv_ctl_addr(const struct drv_conf *conf, uint32_t id, struct sockaddr_in *out);
+/* Parse "A.B.C.D:PORT" (PORT 1..65535): 0 or -EINVAL. */
+int drv_parse_addr(const char *s, struct sockaddr_in *out);
 
 /* Find a driver by name; NULL if unknown or not built. */
 const struct drv_ops *drv_lookup(const char *name);

@@ -3,7 +3,7 @@
 # Run as root on Debian 12. Does nothing when everything is already there.
 set -euo pipefail
 pkgs=(build-essential meson ninja-build pkg-config python3 clang-format clang libclang-rt-14-dev
-      libhwloc-dev hwloc libdpdk-dev libibverbs-dev librdmacm-dev libbenchmark-dev)
+      libhwloc-dev hwloc libxxhash-dev iproute2 nftables libdpdk-dev libibverbs-dev librdmacm-dev libbenchmark-dev)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

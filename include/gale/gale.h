@@ -136,9 +136,30 @@ typedef int64_t (*gale_state_get_fn)(void *arg, void *buf, size_t cap);
 /** State transfer, joiner side: the state, before the joiner's first delivery. */
 typedef void (*gale_state_put_fn)(void *arg, const void *state, size_t len);
 
+/**
+ * Where the members of a group on a datagram driver ("udp") are. The
+ * dataplane repairs loss itself (NAKs, retransmission from the send ring).
+ */
+struct gale_net_conf {
+	/** n_members addresses "A.B.C.D:PORT" in rank order (as member_ids):
+	 *  each member's data socket. Its control plane uses PORT + 1 on the
+	 *  same address. Required by "udp". */
+	const char *const *addrs;
+	/** "A.B.C.D:PORT", an IPv4 multicast group (224.0.0.0/4): data and
+	 *  status frames go to it once rather than to each member. NULL:
+	 *  unicast fan-out. */
+	const char *mcast;
+	/** Interface name for multicast (sent and joined); NULL: the interface
+	 *  that holds this member's address. */
+	const char *iface;
+	uint32_t ttl; /**< multicast TTL; 0 = 1 (the local link only) */
+	uint32_t mtu; /**< largest frame (UDP payload), 256..65507; 0 = 1472 */
+};
+
 struct gale_group_conf {
-	const char *name;   /**< group name: [A-Za-z0-9_.-]{1,47}; required */
-	const char *driver; /**< "shm" (default) */
+	const char *name;	  /**< group name: [A-Za-z0-9_.-]{1,47}; required */
+	const char *driver;	  /**< "shm" (default: one host) or "udp" (needs net) */
+	struct gale_net_conf net; /**< datagram drivers only */
 	enum gale_mode mode;
 	uint32_t my_id;		    /**< this member's id (must appear in member_ids) */
 	uint32_t n_members;	    /**< size of the static initial view, 1..GALE_MAX_MEMBERS */
@@ -192,6 +213,14 @@ struct gale_counters {
 	uint64_t rows_published;  /**< status rows written */
 	uint64_t invalid_records; /**< ring records that failed validation (dropped) */
 	uint64_t peer_failures;	  /**< peers seen dead or hung */
+	/* Datagram drivers (0 on shm). */
+	uint64_t frames_sent;	  /**< data, status and repair frames handed to the driver */
+	uint64_t frames_received; /**< frames that passed validation */
+	uint64_t frames_dropped;  /**< frames refused (malformed, other group, version,
+				   *   epoch or sender, out of window) or duplicate */
+	uint64_t naks_sent;	  /**< NAK frames (each names up to 64 gaps) */
+	uint64_t retrans_frames;  /**< frames re-sent to repair a gap */
+	uint64_t tx_dropped;	  /**< frames the kernel or NIC would not take */
 };
 
 struct gale_node;

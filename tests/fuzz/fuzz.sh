@@ -9,13 +9,13 @@ command -v clang >/dev/null || { echo "skipped: clang not installed"; exit 77; }
 work=$(mktemp -d /tmp/gale-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 case $target in
-    control) srcs=("$root/tests/fuzz/fuzz_control.c" "$root/membership/codec.c" "$root/membership/mbr.c") ;;
-    wire) srcs=("$root/tests/fuzz/fuzz_wire.c" "$root/dataplane/wire.c") ;;
+    control) srcs=("$root/tests/fuzz/fuzz_control.c" "$root/membership/codec.c" "$root/membership/mbr.c") libs=() ;;
+    wire) srcs=("$root/tests/fuzz/fuzz_wire.c" "$root/dataplane/wire.c") libs=(-lxxhash) ;;
     *) echo "unknown fuzz target '$target': valid: control, wire"; exit 2 ;;
 esac
 if ! clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
         -fno-sanitize-recover=undefined -I"$root" -I"$root/include" "${srcs[@]}" \
-        -o "$work/fuzz" 2>"$work/cc.log"; then
+        -o "$work/fuzz" "${libs[@]}" 2>"$work/cc.log"; then
     if grep -q "fuzzer" "$work/cc.log"; then
         echo "skipped: clang has no libFuzzer here (libclang-rt-dev missing)"; cat "$work/cc.log"; exit 77
     fi
