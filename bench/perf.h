@@ -13,6 +13,8 @@
 #define PERF_MAX_FAULTS 8
 #define PERF_MAX_VIEWS 64
 
+#define PERF_CUT 0 /* perf_fault.sig of a --cut: a network cut, not a signal */
+
 struct perf_opts {
 	uint32_t members;
 	uint32_t senders;
@@ -41,10 +43,12 @@ struct perf_opts {
 	double join_at_s; /* --join-at; < 0: none */
 	uint64_t seed;
 	/* --driver udp: where each member is (rank order) and how frames go. */
-	const char *mcast; /* --mcast A.B.C.D:PORT, or NULL: unicast fan-out */
-	uint32_t mtu;	   /* --mtu; 0: the driver's default */
-	uint32_t port;	   /* --port: member i uses port + 2 i (and + 1 for control) */
-	uint32_t n_hosts;  /* --host NETNS@IP given this many times; 0: all on 127.0.0.1 */
+	const char *cut_cmd; /* --cut-cmd */
+	const char *group;   /* --group; NULL: perf-<pid> */
+	const char *mcast;   /* --mcast A.B.C.D:PORT, or NULL: unicast fan-out */
+	uint32_t mtu;	     /* --mtu; 0: the driver's default */
+	uint32_t port;	     /* --port: member i uses port + 2 i (and + 1 for control) */
+	uint32_t n_hosts;    /* --host NETNS@IP given this many times; 0: all on 127.0.0.1 */
 	struct perf_host {
 		char netns[64]; /* network namespace (/run/netns/NAME), "" for this one */
 		char ip[16];

@@ -152,6 +152,32 @@ view_change_median(const struct run *run)
 	return run->n_vc % 2 ? v[run->n_vc / 2] : (v[run->n_vc / 2 - 1] + v[run->n_vc / 2]) / 2;
 }
 
+/* --cut: run --cut-cmd for member m (%h its namespace, %m its number). */
+static void
+run_cut(const struct perf_opts *o, uint32_t m)
+{
+	char cmd[1024];
+	size_t k = 0;
+	const struct perf_host *h = perf_host_of(o, m);
+	for (const char *s = o->cut_cmd; *s && k < sizeof(cmd) - 32; s++) {
+		if (s[0] == '%' && (s[1] == 'h' || s[1] == 'm')) {
+			k += (size_t)snprintf(cmd + k, sizeof(cmd) - k, "%s",
+					      s[1] == 'm' ? ""
+					      : h	  ? h->netns
+							  : "");
+			if (s[1] == 'm')
+				k += (size_t)snprintf(cmd + k, sizeof(cmd) - k, "%u", m);
+			s++;
+			continue;
+		}
+		cmd[k++] = *s;
+	}
+	cmd[k] = 0;
+	int rc = system(cmd);
+	if (rc != 0)
+		fprintf(stderr, "gale-perf: --cut-cmd '%s' exited %d\n", cmd, rc);
+}
+
 /* --galed: one control-plane process per initial member, all on 127.0.0.1. */
 static void
 spawn_galeds(const struct perf_opts *o, const char *group, pid_t *gpids)
@@ -240,7 +266,10 @@ run_gale(const struct perf_opts *o, struct run *run)
 	for (uint32_t i = 0; i < GALE_MAX_MEMBERS; i++)
 		atomic_store(&sh->slot[i].sent_final, UINT64_MAX);
 	char group[64];
-	snprintf(group, sizeof(group), "perf-%d", (int)getpid());
+	if (o->group)
+		snprintf(group, sizeof(group), "%s", o->group);
+	else
+		snprintf(group, sizeof(group), "perf-%d", (int)getpid());
 	cleanup_shm(group);
 	fflush(NULL);
 	pid_t pids[GALE_MAX_MEMBERS] = { 0 };
@@ -335,7 +364,10 @@ run_gale(const struct perf_opts *o, struct run *run)
 				clock_gettime(CLOCK_REALTIME, &rt);
 				sh->t_fault_real_ns[f] =
 					(uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
-				kill(pids[ft->member], ft->sig);
+				if (ft->sig == PERF_CUT)
+					run_cut(o, ft->member);
+				else
+					kill(pids[ft->member], ft->sig);
 				fired[f] = true;
 			}
 			/* A hung member without its --cont resumes once the others
@@ -547,7 +579,8 @@ main(int argc, char **argv)
 				       f ? "," : "",
 				       o.faults[f].sig == SIGKILL   ? "kill"
 				       : o.faults[f].sig == SIGSTOP ? "stop"
-								    : "cont",
+				       : o.faults[f].sig == SIGCONT ? "cont"
+								    : "cut",
 				       o.faults[f].member, o.faults[f].at_s,
 				       (unsigned long long)run.fault_real_ns[f]);
 			printf("],\"view_changes\":[");

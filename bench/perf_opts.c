@@ -39,6 +39,11 @@ static const char usage_text[] =
 	"                        control plane (default: from the process id, 30000-55000)\n"
 	"  --mcast A.B.C.D:PORT  udp: send to this IP multicast group instead of to each member\n"
 	"  --mtu BYTES           udp: largest frame, 256..65507 (default 1472)\n"
+	"  --cut MEMBER@SECONDS  cut a member off the network then, by running --cut-cmd; the\n"
+	"                        others must exclude it and go on, it must stop\n"
+	"  --cut-cmd CMD         shell command for --cut: %%h is replaced by the member's\n"
+	"                        --host namespace, %%m by its number (e.g. the lab's\n"
+	"                        'ip -n SWITCH link set sw%%m down')\n"
 	"  --ring-bytes N        send ring per member, power of two (default 16777216)\n"
 	"  --no-pin              do not pin members to cores (default: member i on cpu i %% ncpu)\n"
 	"  --kill MEMBER@SECONDS SIGKILL a member at that time into the run; the others install\n"
@@ -50,6 +55,7 @@ static const char usage_text[] =
 	"  --cont MEMBER@SECONDS SIGCONT a stopped member at that time instead\n"
 	"  --join-at SECONDS     start one more member (id = --members) that joins the running\n"
 	"                        group then, gets its state, and delivers with the others\n"
+	"  --group NAME          the group's name (default perf-<pid>)\n"
 	"  --log-dir DIR         write DIR/member-<id>.log delivery logs\n"
 	"  --seed N              random sizes seed (default 1)\n"
 	"  --json                print one JSON object instead of text\n"
@@ -133,7 +139,7 @@ static void
 parse_fault(struct perf_opts *o, const char *flag, const char *arg, int sig)
 {
 	if (o->n_faults == PERF_MAX_FAULTS)
-		usage_error("%s: at most %d --kill, --stop and --cont in all", flag,
+		usage_error("%s: at most %d --kill, --stop, --cont and --cut in all", flag,
 			    PERF_MAX_FAULTS);
 	struct perf_fault *f = &o->faults[o->n_faults++];
 	f->sig = sig;
@@ -180,6 +186,9 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 		O_BASELINE,
 		O_GALED,
 		O_HOST,
+		O_CUT,
+		O_CUTCMD,
+		O_GROUP,
 		O_PORT,
 		O_MCAST,
 		O_MTU,
@@ -208,6 +217,9 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 		{ "baseline", no_argument, 0, O_BASELINE },
 		{ "galed", required_argument, 0, O_GALED },
 		{ "host", required_argument, 0, O_HOST },
+		{ "cut", required_argument, 0, O_CUT },
+		{ "cut-cmd", required_argument, 0, O_CUTCMD },
+		{ "group", required_argument, 0, O_GROUP },
 		{ "port", required_argument, 0, O_PORT },
 		{ "mcast", required_argument, 0, O_MCAST },
 		{ "mtu", required_argument, 0, O_MTU },
@@ -323,6 +335,23 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 		case O_CONT:
 			parse_fault(o, "--cont", optarg, SIGCONT);
 			break;
+		case O_CUT:
+			parse_fault(o, "--cut", optarg, PERF_CUT);
+			break;
+		case O_CUTCMD:
+			o->cut_cmd = optarg;
+			break;
+		case O_GROUP: {
+			size_t n = strlen(optarg);
+			if (n < 1 || n > 40 ||
+			    strspn(optarg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP"
+					   "QRSTUVWXYZ0123456789_.-") != n)
+				usage_error("--group '%s' is invalid: valid: 1 to 40 of "
+					    "[A-Za-z0-9_.-]",
+					    optarg);
+			o->group = optarg;
+			break;
+		}
 		case O_JOINAT:
 			o->join_at_s = parse_double("--join-at", optarg, 0, 86400);
 			break;
@@ -387,6 +416,11 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 			    "(%llu): give a larger --ring-bytes",
 			    o->size_max, (unsigned long long)ring, (unsigned long long)(ring / 4));
 	bool udp = strcmp(o->driver, "udp") == 0;
+	bool cuts = false;
+	for (unsigned i = 0; i < o->n_faults; i++)
+		cuts |= o->faults[i].sig == PERF_CUT;
+	if (cuts != (o->cut_cmd != NULL))
+		usage_error("--cut and --cut-cmd go together");
 	if (!udp && (o->n_hosts || o->port || o->mcast || o->mtu))
 		usage_error("--host, --port, --mcast and --mtu are for --driver udp");
 	if (udp && o->join_at_s >= 0)

@@ -186,7 +186,8 @@ join_external(struct gale_node *node, const struct gale_group_conf *c, struct ga
 			embed_free(e);
 			return -ETIMEDOUT;
 		}
-		gb_sleep_ns(1000000);
+		dp_group_keepalive(g);
+		gb_sleep_ns(200000);
 	}
 	rc = dp_group_start(g);
 	if (rc) {

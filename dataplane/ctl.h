@@ -160,6 +160,9 @@ int dp_group_open(struct gale_node *node, const struct gale_group_conf *conf, ui
 		  struct gale_group **out);
 /* Start serving the group (add it to the node) and report the first view. */
 int dp_group_start(struct gale_group *g);
+/* Between open and start: keep the group's presence up (datagram drivers
+ * send this member's status and take the peers'; the heartbeat word moves). */
+void dp_group_keepalive(struct gale_group *g);
 /* The group's control block. */
 struct dp_ctl *dp_group_ctl(struct gale_group *g);
 /* Control port published by member `id` of the current view or, on a

@@ -73,7 +73,7 @@
 #define DG_MAX_RANGES 32	      /* received ranges past contig, per mirror */
 #define DG_PROMISES 16		      /* (tail, promise) pairs waiting per mirror */
 #define DG_RQ 128		      /* repairs queued */
-#define DG_MAX_WINDOW (8ull << 20)    /* bytes in flight past the slowest member */
+#define DG_MAX_WINDOW (2ull << 20)    /* bytes in flight past the slowest member */
 #define DG_FINAL_COPIES 3	      /* the last status row, sent this many times */
 
 struct dg_range {

@@ -215,10 +215,12 @@ group_free(struct gale_group *g)
 static int
 attach_all(struct gale_group *g, uint64_t timeout_ns)
 {
-	uint64_t deadline = gb_now_ns() + timeout_ns;
+	uint64_t t0 = gb_now_ns(), deadline = t0 + timeout_ns;
 	uint32_t missing;
 	int last = 0;
-	for (;;) {
+	for (uint64_t pass = 1;; pass++) {
+		/* The control plane (galed) may watch this word already. */
+		atomic_store_explicit(&g->ctl->dp_heartbeat, pass, memory_order_relaxed);
 		missing = 0;
 		for (uint32_t r = 0; r < g->n; r++) {
 			struct dp_peer *p = &g->peers[r];
@@ -260,8 +262,12 @@ attach_all(struct gale_group *g, uint64_t timeout_ns)
 			missing++;
 			last = (int)p->id;
 		}
-		if (!missing)
+		if (!missing) {
+			gb_log(g->log, GB_LOG_DEBUG, "GALE-ATTACHED",
+			       "member %u: every member of the view is there after %.1f ms",
+			       g->view.members[g->my_rank].id, (double)(gb_now_ns() - t0) / 1e6);
 			return 0;
+		}
 		if (gb_now_ns() > deadline) {
 			gb_log(g->log, GB_LOG_ERR, "GALE-JOIN-TIMEOUT",
 			       "%u member(s) did not appear in time (member %d among them)",
@@ -434,6 +440,16 @@ dp_group_start(struct gale_group *g)
 	       g->view.members[g->my_rank].id, (unsigned long long)g->view.epoch, g->n,
 	       gale_mode_name(g->mode));
 	return 0;
+}
+
+void
+dp_group_keepalive(struct gale_group *g)
+{
+	if (g->dgram) {
+		dp_dgram_rx(g);
+		dp_dgram_tx(g);
+	}
+	atomic_store_explicit(&g->ctl->dp_heartbeat, ++g->passes, memory_order_relaxed);
 }
 
 struct dp_ctl *

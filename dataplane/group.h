@@ -59,8 +59,8 @@ struct gale_group {
 	const struct drv_ops *ops;
 	struct drv *drv;
 	struct dp_dgram *dgram; /* datagram drivers: mirrors and loss repair (dgram.c) */
-	struct dp_row *row; /* own row (written by the dataplane thread) */
-	uint8_t *ring;	    /* own ring */
+	struct dp_row *row;	/* own row (written by the dataplane thread) */
+	uint8_t *ring;		/* own ring */
 	uint64_t ring_bytes;
 	uint64_t ring_mask;
 	uint32_t max_msg;

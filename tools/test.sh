@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command: install what is needed, check formatting, build with
 # -Werror and run every suite that can run here, then build with
-# address+undefined sanitizers (unit, integration and fault suites again),
+# address+undefined sanitizers (unit, integration, fault and lab suites again),
 # then with the thread sanitizer (unit and integration).
 # Ends with one summary line: "summary: N passed, N failed, N skipped".
 set -uo pipefail
@@ -34,15 +34,15 @@ run_build() {  # run_build DIR SUITES... -- MESON_ARGS...
 step "editorconfig (line ends, final newline, trailing whitespace, indentation)"
 python3 tools/check-editorconfig.py || failed_steps=$((failed_steps + 1))
 
-step "build and test (-Werror): unit, integration, fault, sim, fuzz"
-run_build build-test unit integration fault sim fuzz -- || failed_steps=$((failed_steps + 1))
+step "build and test (-Werror): unit, integration, fault, lab, sim, fuzz"
+run_build build-test unit integration fault lab sim fuzz -- || failed_steps=$((failed_steps + 1))
 
 # Sanitized builds run 2-15 times slower on 2 shared cores: the failure
 # detectors get longer timeouts there (GALE_*_TIMEOUT_MS, include/gale/gale.h),
 # so a starved member is not taken for a dead one.
-step "sanitizers (address,undefined): unit, integration, fault"
+step "sanitizers (address,undefined): unit, integration, fault, lab"
 GALE_HB_TIMEOUT_MS=1000 GALE_FAIL_TIMEOUT_MS=3000 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    run_build build-asan unit integration fault -- -Db_sanitize=address,undefined -Db_lundef=false \
+    run_build build-asan unit integration fault lab -- -Db_sanitize=address,undefined -Db_lundef=false \
     || failed_steps=$((failed_steps + 1))
 
 step "sanitizer (thread): unit, integration"

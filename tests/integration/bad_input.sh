@@ -38,8 +38,16 @@ expect "--kill '3'" --kill 3
 expect "--kill member 7" --kill 7@1
 expect "--stop 'x'" --stop x
 expect "no earlier --stop of member 1" --cont 1@1
-expect "at most 8 --kill, --stop and --cont" --members 9 --kill 0@1 --kill 1@1 --kill 2@1 --kill 3@1 --kill 4@1 --kill 5@1 --kill 6@1 --kill 7@1 --kill 8@1
+expect "at most 8 --kill, --stop, --cont and --cut" --members 9 --kill 0@1 --kill 1@1 --kill 2@1 --kill 3@1 --kill 4@1 --kill 5@1 --kill 6@1 --kill 7@1 --kill 8@1
 expect "unknown option '--bogus'" --bogus
+expect "--host, --port, --mcast and --mtu are for --driver udp" --port 40000
+expect "--host 'x' is invalid" --driver udp --host x
+expect "network namespace 'nosuchns' does not exist" --driver udp --host nosuchns@198.18.0.1
+expect "--mcast '10.0.0.1:5' is invalid" --driver udp --mcast 10.0.0.1:5
+expect "--mtu '100'" --driver udp --mtu 100
+expect "--cut and --cut-cmd go together" --driver udp --cut 1@1
+expect "--group 'a/b' is invalid" --group a/b
+expect "--join-at is not supported with --driver udp" --driver udp --join-at 1
 expect "unexpected argument 'extra'" extra
 expect "larger than the largest message" --size 5000000
 expect "needs a value" --members

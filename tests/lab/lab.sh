@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# One case of the lab suite (DESIGN.md §7): Gale between separate hosts, each
+# a network namespace on one bridge (the picture is in netlab.sh), with one
+# galed per host running the membership over the lab network. gale-perf
+# starts the members and their galeds in their hosts; the checker then reads
+# every member's delivery log. The lab is created for the case and removed
+# after it, also on failure.
+#
+# usage: lab.sh GALE_PERF GALE_CHECK GALED CASE
+#   udp-safe, udp-fifo     4 hosts, 3 senders, 100,002 messages (33,334 each)
+#   udp-mcast              the same, SAFE, over an IP multicast group
+#   udp-loss5-safe, udp-loss5-fifo, udp-loss20-safe, udp-loss20-fifo
+#                          the same with 5 % or 20 % of the frames the bridge
+#                          forwards dropped at random (nftables, bridge family):
+#                          nothing may be lost or duplicated
+#   udp-cut                4 hosts, SAFE, 3 senders at 20,000 msgs/s each for
+#                          3 s; host 3's link goes down after 1 s: the others
+#                          exclude it and go on, it stops (minority)
+#   udp-bad-input          udp-safe while a fifth host injects crafted bad
+#                          frames (tools/lab/inject.py, raw sockets) at every
+#                          member: each is dropped and counted by its reason
+set -u
+perf=$1 check=$2 galed=$3 case=$4
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=netlab.sh
+. "$here/netlab.sh"
+[ "$(id -u)" = 0 ] || { echo "skipped: the lab needs root (network namespaces)"; exit 77; }
+
+hosts=4 mode=safe loss=0 extra=() traffic=(--count 33334) inject=0
+case $case in
+udp-safe) ;;
+udp-fifo) mode=fifo ;;
+udp-mcast) extra=(--mcast 239.255.0.1:46000) ;;
+udp-loss5-safe) loss=5 ;;
+udp-loss5-fifo) loss=5 mode=fifo ;;
+udp-loss20-safe) loss=20 ;;
+udp-loss20-fifo) loss=20 mode=fifo ;;
+udp-cut) traffic=(--duration 3 --rate 20000) extra=(--cut 3@1) ;;
+udp-bad-input) inject=1 hosts=5 traffic=(--duration 5 --rate 20000) ;;
+*) echo "unknown case '$case'"; exit 2 ;;
+esac
+members=4
+dir=$(mktemp -d /tmp/gale-lab.XXXXXX)
+lab_up "$hosts"
+rc=$?
+[ $rc -eq 0 ] || { rm -rf "$dir"; exit $rc; }
+trap 'lab_down; rm -rf "$dir"' EXIT
+fail() {
+    echo "FAIL: $*"
+    if [ -n "${GALE_LAB_KEEP:-}" ]; then
+        mkdir -p "$GALE_LAB_KEEP" && cp -r "$dir" "$GALE_LAB_KEEP/" &&
+            echo "logs kept in $GALE_LAB_KEEP/$(basename "$dir")"
+    fi
+    exit 1
+}
+lab_loss "$loss" || fail "cannot set the loss rule"
+args=()
+for ((i = 0; i < members; i++)); do
+    args+=(--host "$(lab_host $i)@$(lab_host_ip $i)")
+done
+[ "$case" = udp-cut ] && args+=(--cut-cmd "ip -n ${LAB}-sw link set sw%m down")
+port=$((30000 + ($$ % 200) * 128))
+GALE_LOG_LEVEL=6 timeout 300 "$perf" --driver udp --members "$members" --senders 3 --mode "$mode" \
+    "${traffic[@]}" "${args[@]}" "${extra[@]}" --port "$port" --group "lab-$$" \
+    --galed "$galed" --log-dir "$dir" --json >"$dir/out.json" 2>"$dir/err.txt" &
+perf_pid=$!
+if [ $inject = 1 ]; then
+    # The attacker, host 4, sends at every member's data port once all are bound
+    # (a frame to a port not yet bound is refused by the kernel, not by Gale).
+    targets=()
+    for ((i = 0; i < members; i++)); do
+        p=$((port + 2 * i))
+        targets+=("$(lab_host_ip $i):$p")
+        for k in $(seq 100); do
+            ip netns exec "$(lab_host $i)" ss -Hlun "sport = :$p" | grep -q . && break
+            sleep 0.05
+        done
+    done
+    ip netns exec "$(lab_host 4)" python3 "$here/../../tools/lab/inject.py" \
+        --group "lab-$$" --members "$members" --seconds 1 --out "$dir/inject.json" \
+        "${targets[@]}" || fail "the injector failed"
+fi
+wait $perf_pid
+rc=$?
+grep -v "GALE-PIN\|GALE-MINORITY\|GALE-VIEW-INSTALL\|GALE-SUSPECT" "$dir/err.txt" | tail -12
+python3 - "$dir/out.json" "$loss" "$(lab_dropped)" <<'PY' || exit 1
+import json, sys
+d = json.load(open(sys.argv[1]))
+vc = ", ".join(f"epoch {v['epoch']}: {v['ms']:.1f} ms" for v in d.get("view_changes", []))
+print(f"{d['msgs']} messages, {d['msgs_per_s']:.0f} msgs/s; NAKs {d['naks']}, re-sent frames "
+      f"{d['retrans']}, frames dropped by the members {d['dropped_frames']}; "
+      f"bridge loss {sys.argv[2]} %: {sys.argv[3] or 0} frames dropped"
+      + (f"; view changes: {vc}" if vc else ""))
+PY
+[ $rc -eq 0 ] || fail "gale-perf exited $rc"
+"$check" --mode "$mode" --expect-members "$members" "$dir" || fail "checker"
+if [ "$loss" -gt 0 ]; then
+    [ "$(lab_dropped)" -gt 0 ] || fail "the bridge dropped nothing: no loss was injected"
+    python3 -c "import json,sys; sys.exit(json.load(open('$dir/out.json'))['retrans'] == 0)" ||
+        fail "frames were lost but none was re-sent"
+fi
+if [ $inject = 1 ]; then
+    python3 "$here/../../tools/lab/inject.py" --verify "$dir/inject.json" "$dir/err.txt" ||
+        fail "the members did not drop and count every bad frame"
+fi
+exit 0
