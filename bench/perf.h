@@ -45,6 +45,7 @@ struct perf_opts {
 	/* --driver udp: where each member is (rank order) and how frames go. */
 	const char *cut_cmd; /* --cut-cmd */
 	const char *group;   /* --group; NULL: perf-<pid> */
+	const char *eal;     /* --eal template (%m member, %c cpu, %r server|client) */
 	const char *mcast;   /* --mcast A.B.C.D:PORT, or NULL: unicast fan-out */
 	uint32_t mtu;	     /* --mtu; 0: the driver's default */
 	uint32_t port;	     /* --port: member i uses port + 2 i (and + 1 for control) */

@@ -344,6 +344,25 @@ send_burst(struct member *m, uint64_t t_start, bool *finished)
 	return sent;
 }
 
+/* --eal: %m the member's number, %c its cpu, %r server (member 0) or client. */
+static void
+expand_eal(const char *t, uint32_t id, int cpu, char *out, size_t cap)
+{
+	size_t k = 0;
+	for (; *t && k + 16 < cap; t++) {
+		if (t[0] == '%' && (t[1] == 'm' || t[1] == 'c' || t[1] == 'r')) {
+			k += (size_t)(t[1] == 'm'   ? snprintf(out + k, cap - k, "%u", id)
+				      : t[1] == 'c' ? snprintf(out + k, cap - k, "%d", cpu)
+						    : snprintf(out + k, cap - k, "%s",
+							       id ? "client" : "server"));
+			t++;
+			continue;
+		}
+		out[k++] = *t;
+	}
+	out[k] = 0;
+}
+
 int
 perf_member_main(const struct perf_opts *o, struct perf_shared *sh, uint32_t id, const char *group)
 {
@@ -379,12 +398,16 @@ perf_member_main(const struct perf_opts *o, struct perf_shared *sh, uint32_t id,
 	const char *addrs[GALE_MAX_MEMBERS];
 	for (uint32_t i = 0; i < o->members; i++)
 		addrs[i] = o->addr[i];
+	char eal[1024] = "";
+	if (o->eal)
+		expand_eal(o->eal, id, nc.cpu, eal, sizeof(eal));
 	struct gale_group_conf gc = { .name = group,
 				      .driver = o->driver,
 				      .net = { .addrs =
-						       strcmp(o->driver, "udp") == 0 ? addrs : NULL,
+						       strcmp(o->driver, "shm") != 0 ? addrs : NULL,
 					       .mcast = o->mcast,
-					       .mtu = o->mtu },
+					       .mtu = o->mtu,
+					       .eal = o->eal ? eal : NULL },
 				      .mode = o->mode,
 				      .my_id = id,
 				      .n_members = o->members,

@@ -30,8 +30,13 @@ static const char usage_text[] =
 	"  --rate MSGS_PER_S     per sender, open loop; 0 = as fast as possible (default 0)\n"
 	"  --idle spin|yield|backoff  what an idle member does (default backoff)\n"
 	"  --threading app|agent  run to completion in the app thread, or an agent thread\n"
-	"  --driver shm|udp      transport (default shm); udp: kernel UDP sockets, loss repaired\n"
-	"                        by Gale (NAKs and retransmissions are printed)\n"
+	"  --driver shm|udp|dpdk transport (default shm); udp: kernel UDP sockets; dpdk: Ethernet\n"
+	"                        frames on a DPDK port (--eal); loss is repaired by Gale (NAKs\n"
+	"                        and retransmissions are printed)\n"
+	"  --eal 'ARGS'          dpdk: each member's EAL arguments; %%m is replaced by the\n"
+	"                        member's number, %%c by its cpu, %%r by server (member 0) or\n"
+	"                        client (the others), e.g. \"--no-huge -m 128 --no-pci\n"
+	"                        --no-shconf -l %%c --vdev net_memif0,role=%%r\"\n"
 	"  --host NETNS@IP       udp: run the next member in network namespace NETNS with\n"
 	"                        address IP (repeat, in member order; members beyond wrap\n"
 	"                        around); default: every member on 127.0.0.1\n"
@@ -189,6 +194,7 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 		O_CUT,
 		O_CUTCMD,
 		O_GROUP,
+		O_EAL,
 		O_PORT,
 		O_MCAST,
 		O_MTU,
@@ -220,6 +226,7 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 		{ "cut", required_argument, 0, O_CUT },
 		{ "cut-cmd", required_argument, 0, O_CUTCMD },
 		{ "group", required_argument, 0, O_GROUP },
+		{ "eal", required_argument, 0, O_EAL },
 		{ "port", required_argument, 0, O_PORT },
 		{ "mcast", required_argument, 0, O_MCAST },
 		{ "mtu", required_argument, 0, O_MTU },
@@ -282,11 +289,10 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 					    optarg);
 			break;
 		case O_DRIVER:
-			if (strcmp(optarg, "shm") != 0 && strcmp(optarg, "udp") != 0)
-				usage_error(
-					"--driver '%s' is invalid: valid: shm, udp (dpdk is not "
-					"built yet)",
-					optarg);
+			if (strcmp(optarg, "shm") != 0 && strcmp(optarg, "udp") != 0 &&
+			    strcmp(optarg, "dpdk") != 0)
+				usage_error("--driver '%s' is invalid: valid: shm, udp, dpdk",
+					    optarg);
 			o->driver = optarg;
 			break;
 		case O_HOST:
@@ -311,6 +317,9 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 			o->mcast = optarg;
 			break;
 		}
+		case O_EAL:
+			o->eal = optarg;
+			break;
 		case O_MTU:
 			o->mtu = (uint32_t)parse_u64("--mtu", optarg, 256, 65507);
 			break;
@@ -415,16 +424,18 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 		usage_error("--size %u is larger than the largest message of a %llu-byte ring "
 			    "(%llu): give a larger --ring-bytes",
 			    o->size_max, (unsigned long long)ring, (unsigned long long)(ring / 4));
-	bool udp = strcmp(o->driver, "udp") == 0;
+	bool udp = strcmp(o->driver, "udp") == 0 || strcmp(o->driver, "dpdk") == 0;
+	if ((strcmp(o->driver, "dpdk") == 0) != (o->eal != NULL))
+		usage_error("--eal goes with --driver dpdk, and --driver dpdk needs --eal");
 	bool cuts = false;
 	for (unsigned i = 0; i < o->n_faults; i++)
 		cuts |= o->faults[i].sig == PERF_CUT;
 	if (cuts != (o->cut_cmd != NULL))
 		usage_error("--cut and --cut-cmd go together");
 	if (!udp && (o->n_hosts || o->port || o->mcast || o->mtu))
-		usage_error("--host, --port, --mcast and --mtu are for --driver udp");
+		usage_error("--host, --port, --mcast and --mtu are for --driver udp or dpdk");
 	if (udp && o->join_at_s >= 0)
-		usage_error("--join-at is not supported with --driver udp yet");
+		usage_error("--join-at is not supported with --driver %s yet", o->driver);
 	if (!o->port)
 		o->port = 30000 + (uint32_t)(getpid() % 195) * 128;
 	for (uint32_t i = 0; i <= o->members && i < GALE_MAX_MEMBERS + 1; i++) {

@@ -637,6 +637,8 @@ rx_nak(struct gale_group *g, struct dp_dgram *d, struct dg_peer *from_peer,
 	}
 	uint32_t idx = (uint32_t)(t - d->peers);
 	uint32_t dest = from_peer->id;
+	if (idx != d->my_idx && !(f->h.flags & GW_F_ANYONE))
+		return; /* another member's (a driver that gives every frame to everyone) */
 	uint64_t lo, hi;
 	uint16_t flags = GW_F_RETRANS;
 	if (idx == d->my_idx) {
@@ -977,6 +979,8 @@ send_naks(struct gale_group *g, struct dp_dgram *d, uint64_t now)
 		f->u.nak.n = m;
 		/* During a view change anyone who has the bytes may answer. */
 		uint32_t dest = g->vc != DP_VC_NONE || q->want ? DRV_DEST_ALL : q->id;
+		if (dest == DRV_DEST_ALL)
+			f->h.flags = GW_F_ANYONE;
 		queue_ctl(g, d, dest);
 		dp_cnt_add(&d->c_naks, 1);
 		n++;

@@ -52,6 +52,17 @@ gw_put_hdr(uint8_t *hdr, uint8_t type, uint16_t flags, uint64_t group, uint64_t 
 	gb_put64le(p, 0);
 }
 
+/* The flags a frame of this type may carry. */
+static bool
+flags_ok(uint8_t type, uint16_t flags)
+{
+	if (type == GW_DATA || type == GW_BATCH)
+		return !(flags & ~(GW_F_RETRANS | GW_F_RELAY));
+	if (type == GW_NAK)
+		return !(flags & ~GW_F_ANYONE);
+	return flags == 0;
+}
+
 /* A NAK's gaps: non-empty, ascending, apart. */
 static bool
 gaps_ok(const struct gw_range *g, uint32_t n)
@@ -94,8 +105,7 @@ status_ok(const struct gw_status *s)
 static size_t
 body_len(const struct gw_frame *f)
 {
-	if (f->h.flags & ~(GW_F_RETRANS | GW_F_RELAY) ||
-	    (f->h.flags && f->h.type != GW_DATA && f->h.type != GW_BATCH))
+	if (!flags_ok(f->h.type, f->h.flags))
 		return 0;
 	switch (f->h.type) {
 	case GW_DATA:
@@ -294,9 +304,7 @@ gw_decode(const uint8_t *buf, size_t len, uint64_t group, struct gw_frame *out)
 		return -GW_ERR_MAGIC;
 	if (h->version != GW_VERSION)
 		return -GW_ERR_VERSION;
-	if (h->type < GW_DATA || h->type >= GW_TYPE_MAX ||
-	    h->flags & ~(GW_F_RETRANS | GW_F_RELAY) ||
-	    (h->flags && h->type != GW_DATA && h->type != GW_BATCH))
+	if (h->type < GW_DATA || h->type >= GW_TYPE_MAX || !flags_ok(h->type, h->flags))
 		return -GW_ERR_TYPE;
 	if (len > GW_MAX_FRAME || h->body_len > GW_MAX_FRAME - GW_HDR)
 		return -GW_ERR_LENGTH;

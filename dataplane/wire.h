@@ -8,7 +8,7 @@
  *     0   4  magic "GALW" (0x574c4147 read little-endian)
  *     4   1  version (GW_VERSION)
  *     5   1  type (enum gw_type)
- *     6   2  flags (GW_F_*: DATA and BATCH only; 0 otherwise)
+ *     6   2  flags (GW_F_*: RETRANS, RELAY on DATA and BATCH; ANYONE on NAK)
  *     8   8  group: FNV-1a 64 of the group name
  *    16   8  epoch of the sender's view (its status row's row_epoch)
  *    24   4  sender: member id (whose ring a DATA or BATCH carries)
@@ -39,7 +39,9 @@
  *   HEARTBEAT  heartbeat u64, tail u64: liveness and the tail between rows
  *
  * Flags: GW_F_RETRANS a repair (answers a NAK); GW_F_RELAY sent by a member
- * other than the ring's owner (from its mirror, during a view change).
+ * other than the ring's owner (from its mirror, during a view change);
+ * GW_F_ANYONE a NAK any member holding the bytes may answer (during a view
+ * change); without it only the target answers, wherever the NAK arrives.
  *
  * gw_decode() checks every field, lengths and counts before anything is
  * used, and says why it refused (enum gw_err): the caller drops and counts.
@@ -74,6 +76,7 @@ enum gw_type { GW_DATA = 1, GW_BATCH, GW_STATUS, GW_NAK, GW_HEARTBEAT, GW_TYPE_M
 
 #define GW_F_RETRANS 0x1
 #define GW_F_RELAY 0x2
+#define GW_F_ANYONE 0x4 /* NAK: any member that has the bytes answers, not only the target */
 
 enum gw_err {
 	GW_ERR_TRUNCATED = 1, /* shorter than its header, or than body_len says */

@@ -9,7 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct drv_ops *const drivers[] = { &drv_shm_ops, &drv_udp_ops };
+static const struct drv_ops *const drivers[] = {
+	&drv_shm_ops,
+	&drv_udp_ops,
+#ifdef GALE_HAVE_DPDK
+	&drv_dpdk_ops,
+#endif
+};
 
 const struct drv_ops *
 drv_lookup(const char *name)

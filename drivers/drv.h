@@ -133,6 +133,7 @@ struct drv_ops {
 
 extern const struct drv_ops drv_shm_ops;
 extern const struct drv_ops drv_udp_ops;
+extern const struct drv_ops drv_dpdk_ops; /* built with DPDK (GALE_HAVE_DPDK) */
 
 /* The address of member id's control plane (a datagram driver's member
  * address, port + 1): 0, or -EINVAL (not a datagram group / id unknown). */

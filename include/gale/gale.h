@@ -137,8 +137,10 @@ typedef int64_t (*gale_state_get_fn)(void *arg, void *buf, size_t cap);
 typedef void (*gale_state_put_fn)(void *arg, const void *state, size_t len);
 
 /**
- * Where the members of a group on a datagram driver ("udp") are. The
- * dataplane repairs loss itself (NAKs, retransmission from the send ring).
+ * Where the members of a group on a datagram driver ("udp", "dpdk") are.
+ * The dataplane repairs loss itself (NAKs, retransmission from the send
+ * ring). The control plane runs over UDP on the members' addrs (udp and
+ * dpdk alike).
  */
 struct gale_net_conf {
 	/** n_members addresses "A.B.C.D:PORT" in rank order (as member_ids):
@@ -153,12 +155,19 @@ struct gale_net_conf {
 	 *  that holds this member's address. */
 	const char *iface;
 	uint32_t ttl; /**< multicast TTL; 0 = 1 (the local link only) */
-	uint32_t mtu; /**< largest frame (UDP payload), 256..65507; 0 = 1472 */
+	/** largest frame: udp, the UDP payload, 256..65507 (0 = 1472); dpdk, the
+	 *  Ethernet payload, 256..9000 (0 = 1500) */
+	uint32_t mtu;
+	/** dpdk: the EAL's arguments, split at blanks (drivers/README.md), unless
+	 *  the application started the EAL itself; e.g. "--no-huge -m 128
+	 *  --no-pci --no-shconf -l 1 --vdev net_af_packet0,iface=eth0" */
+	const char *eal;
+	uint16_t port; /**< dpdk: the DPDK port id (0 = the first) */
 };
 
 struct gale_group_conf {
 	const char *name;	  /**< group name: [A-Za-z0-9_.-]{1,47}; required */
-	const char *driver;	  /**< "shm" (default: one host) or "udp" (needs net) */
+	const char *driver;	  /**< "shm" (default: one host), "udp" or "dpdk" (need net) */
 	struct gale_net_conf net; /**< datagram drivers only */
 	enum gale_mode mode;
 	uint32_t my_id;		    /**< this member's id (must appear in member_ids) */

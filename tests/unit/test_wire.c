@@ -566,10 +566,15 @@ test_header(void)
 		sample(&f, (enum gw_type)t);
 		size_t m = gw_encode(&f, GROUP, buf, sizeof(buf));
 		CHECK(m > GW_HDR);
-		bool may = t == GW_DATA || t == GW_BATCH;
 		static const uint16_t known[] = { GW_F_RETRANS, GW_F_RELAY,
-						  GW_F_RETRANS | GW_F_RELAY };
-		for (unsigned i = 0; i < 3; i++) {
+						  GW_F_RETRANS | GW_F_RELAY, GW_F_ANYONE,
+						  GW_F_ANYONE | GW_F_RETRANS };
+		for (unsigned i = 0; i < 5; i++) {
+			/* RETRANS and RELAY on DATA and BATCH; ANYONE on NAK alone. */
+			bool may = known[i] == GW_F_ANYONE
+					   ? t == GW_NAK
+					   : !(known[i] & GW_F_ANYONE) &&
+						     (t == GW_DATA || t == GW_BATCH);
 			gb_put16le(buf + 6, known[i]);
 			reseal(buf, m);
 			CHECK(decode(buf, m) == (may ? 0 : -GW_ERR_TYPE));
@@ -577,7 +582,7 @@ test_header(void)
 			g.h.flags = known[i];
 			CHECK((gw_encode(&g, GROUP, again, sizeof(again)) != 0) == may);
 		}
-		static const uint16_t unknown[] = { 0x4, 0x8, 0x100, 0x8000, 0x7 };
+		static const uint16_t unknown[] = { 0x8, 0x100, 0x8000, 0xf };
 		for (unsigned i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
 			gb_put16le(buf + 6, unknown[i]);
 			reseal(buf, m);
