@@ -183,7 +183,7 @@ static void
 spawn_galeds(const struct perf_opts *o, const char *group, pid_t *gpids)
 {
 	int base = 30000 + (int)(getpid() % 20000);
-	bool udp = strcmp(o->driver, "udp") == 0;
+	bool net = strcmp(o->driver, "shm") != 0; /* udp, dpdk: members have addresses */
 	for (uint32_t i = 0; i < o->members; i++) {
 		char *argv[8 + 2 * GALE_MAX_MEMBERS];
 		char idb[16], mb[GALE_MAX_MEMBERS][48];
@@ -196,8 +196,8 @@ spawn_galeds(const struct perf_opts *o, const char *group, pid_t *gpids)
 		argv[k++] = idb;
 		argv[k++] = "--dataplane";
 		for (uint32_t j = 0; j < o->members; j++) {
-			/* udp: each galed sits next to its member's data socket (port + 1). */
-			if (udp) {
+			/* udp, dpdk: each galed sits at its member's address, port + 1. */
+			if (net) {
 				const struct perf_host *h = perf_host_of(o, j);
 				snprintf(mb[j], sizeof(mb[j]), "%u@%s:%u", j,
 					 h ? h->ip : "127.0.0.1", o->port + 2 * j + 1);

@@ -64,6 +64,7 @@ static const char usage_text[] =
 	"  --log-dir DIR         write DIR/member-<id>.log delivery logs\n"
 	"  --seed N              random sizes seed (default 1)\n"
 	"  --json                print one JSON object instead of text\n"
+	"  --drivers             list the drivers this build has, and exit\n"
 	"  --baseline            also run the reference and print ratios: shm, a plain SPSC\n"
 	"                        shared-memory ring; udp, the same messages as plain kernel\n"
 	"                        UDP datagrams (sendmmsg/recvmmsg) between the same hosts\n"
@@ -195,6 +196,7 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 		O_CUTCMD,
 		O_GROUP,
 		O_EAL,
+		O_DRIVERS,
 		O_PORT,
 		O_MCAST,
 		O_MTU,
@@ -227,6 +229,7 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 		{ "cut-cmd", required_argument, 0, O_CUTCMD },
 		{ "group", required_argument, 0, O_GROUP },
 		{ "eal", required_argument, 0, O_EAL },
+		{ "drivers", no_argument, 0, O_DRIVERS },
 		{ "port", required_argument, 0, O_PORT },
 		{ "mcast", required_argument, 0, O_MCAST },
 		{ "mtu", required_argument, 0, O_MTU },
@@ -293,6 +296,10 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 			    strcmp(optarg, "dpdk") != 0)
 				usage_error("--driver '%s' is invalid: valid: shm, udp, dpdk",
 					    optarg);
+			if (!gale_driver_available(optarg))
+				usage_error(
+					"--driver %s is not in this build (see meson setup's summary)",
+					optarg);
 			o->driver = optarg;
 			break;
 		case O_HOST:
@@ -382,6 +389,13 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 		case O_BASELINE:
 			o->baseline = true;
 			break;
+		case O_DRIVERS:
+			for (const char *const *n =
+				     (const char *const[]){ "shm", "udp", "dpdk", NULL };
+			     *n; n++)
+				if (gale_driver_available(*n))
+					printf("%s\n", *n);
+			exit(0);
 		case 'h':
 		case O_HELP:
 			fputs(usage_text, stdout);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Error texts and the small parsers shared by tools and applications. */
+#include "drivers/drv.h"
 #include "gale/gale.h"
 
 #include <errno.h>
@@ -49,6 +50,12 @@ const char *
 gale_mode_name(enum gale_mode m)
 {
 	return (unsigned)m < 3 ? mode_names[m] : "?";
+}
+
+bool
+gale_driver_available(const char *name)
+{
+	return name && drv_lookup(name) != NULL;
 }
 
 int

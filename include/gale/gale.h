@@ -391,6 +391,8 @@ const char *gale_strerror(int err);
 /** Parse "safe"/"total"/"fifo". @return 0; -EINVAL. */
 int gale_mode_parse(const char *s, enum gale_mode *out);
 const char *gale_mode_name(enum gale_mode m);
+/** Whether this build has the driver ("shm", "udp", "dpdk"). thread: any. */
+bool gale_driver_available(const char *name);
 /** Parse "spin"/"yield"/"backoff". @return 0; -EINVAL. */
 int gale_idle_parse(const char *s, enum gale_idle *out);
 

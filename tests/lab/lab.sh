@@ -6,42 +6,61 @@
 # every member's delivery log. The lab is created for the case and removed
 # after it, also on failure.
 #
-# usage: lab.sh GALE_PERF GALE_CHECK GALED CASE
-#   udp-safe, udp-fifo     4 hosts, 3 senders, 100,002 messages (33,334 each)
-#   udp-mcast              the same, SAFE, over an IP multicast group
-#   udp-loss5-safe, udp-loss5-fifo, udp-loss20-safe, udp-loss20-fifo
-#                          the same with 5 % or 20 % of the frames the bridge
-#                          forwards dropped at random (nftables, bridge family):
-#                          nothing may be lost or duplicated
-#   udp-cut                4 hosts, SAFE, 3 senders at 20,000 msgs/s each for
-#                          3 s; host 3's link goes down after 1 s: the others
-#                          exclude it and go on, it stops (minority)
-#   udp-bad-input          udp-safe while a fifth host injects crafted bad
-#                          frames (tools/lab/inject.py, raw sockets) at every
-#                          member: each is dropped and counted by its reason
+# usage: lab.sh GALE_PERF GALE_CHECK GALED DRIVER-CASE
+# DRIVER: udp (kernel UDP sockets), afpacket or afxdp (the dpdk driver over
+# net_af_packet or net_af_xdp on each host's data NIC eth1; skipped, exit
+# 77, where this build has no dpdk driver). CASE:
+#   safe, fifo        4 hosts, 3 senders, 100,002 messages (33,334 each)
+#   mcast             (udp) the same, SAFE, over an IP multicast group
+#   loss5-safe, loss5-fifo, loss20-safe, loss20-fifo
+#                     the same with 5 % or 20 % of the frames the bridge
+#                     forwards dropped at random (nftables, bridge family):
+#                     nothing may be lost or duplicated
+#   cut               4 hosts, SAFE, 3 senders at 20,000 msgs/s each for 3 s;
+#                     host 3's links go down after 1 s: the others exclude it
+#                     and go on, it stops (minority)
+#   bad-input         SAFE at 20,000 msgs/s for 5 s while a fifth host
+#                     injects crafted bad frames from a raw socket
+#                     (tools/lab/inject.py): udp, IPv4/UDP datagrams at each
+#                     member's port; dpdk, Ethernet frames to the group MAC.
+#                     Each must be dropped and counted by its reason.
 set -u
-perf=$1 check=$2 galed=$3 case=$4
+perf=$1 check=$2 galed=$3 what=$4
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=netlab.sh
 . "$here/netlab.sh"
 [ "$(id -u)" = 0 ] || { echo "skipped: the lab needs root (network namespaces)"; exit 77; }
 
-hosts=4 mode=safe loss=0 extra=() traffic=(--count 33334) inject=0
+driver=${what%%-*} case=${what#*-}
+hosts=4 mode=safe loss=0 extra=() traffic=(--count 33334) inject=0 data=
+case $driver in
+udp) drv=(--driver udp) ;;
+afpacket | afxdp)
+    "$perf" --drivers | grep -qx dpdk ||
+        { echo "skipped: this build has no dpdk driver (DPDK was not found)"; exit 77; }
+    pmd=net_af_packet0
+    [ "$driver" = afxdp ] && pmd=net_af_xdp0
+    # Each member: its own EAL (no shared files), its cpu, the host's data NIC.
+    drv=(--driver dpdk --eal "--no-huge -m 128 --no-pci --no-shconf -l %c --vdev $pmd,iface=eth1")
+    data=data ;;
+*) echo "unknown driver in '$what': valid: udp, afpacket, afxdp"; exit 2 ;;
+esac
 case $case in
-udp-safe) ;;
-udp-fifo) mode=fifo ;;
-udp-mcast) extra=(--mcast 239.255.0.1:46000) ;;
-udp-loss5-safe) loss=5 ;;
-udp-loss5-fifo) loss=5 mode=fifo ;;
-udp-loss20-safe) loss=20 ;;
-udp-loss20-fifo) loss=20 mode=fifo ;;
-udp-cut) traffic=(--duration 3 --rate 20000) extra=(--cut 3@1) ;;
-udp-bad-input) inject=1 hosts=5 traffic=(--duration 5 --rate 20000) ;;
-*) echo "unknown case '$case'"; exit 2 ;;
+safe) ;;
+fifo) mode=fifo ;;
+mcast) [ "$driver" = udp ] || { echo "mcast is for udp"; exit 2; }
+    extra=(--mcast 239.255.0.1:46000) ;;
+loss5-safe) loss=5 ;;
+loss5-fifo) loss=5 mode=fifo ;;
+loss20-safe) loss=20 ;;
+loss20-fifo) loss=20 mode=fifo ;;
+cut) traffic=(--duration 3 --rate 20000) extra=(--cut 3@1) ;;
+bad-input) inject=1 hosts=5 traffic=(--duration 5 --rate 20000) ;;
+*) echo "unknown case '$what'"; exit 2 ;;
 esac
 members=4
 dir=$(mktemp -d /tmp/gale-lab.XXXXXX)
-lab_up "$hosts"
+lab_up "$hosts" $data
 rc=$?
 [ $rc -eq 0 ] || { rm -rf "$dir"; exit $rc; }
 trap 'lab_down; rm -rf "$dir"' EXIT
@@ -58,27 +77,29 @@ args=()
 for ((i = 0; i < members; i++)); do
     args+=(--host "$(lab_host $i)@$(lab_host_ip $i)")
 done
-[ "$case" = udp-cut ] && args+=(--cut-cmd "ip -n ${LAB}-sw link set sw%m down")
+# A cut takes the host's links down at the switch (both, with a data NIC).
+[ "$case" = cut ] && args+=(--cut-cmd "ip -n ${LAB}-sw link set sw%m down; ip -n ${LAB}-sw link set sw%md down 2>/dev/null; true")
 port=$((30000 + ($$ % 200) * 128))
-GALE_LOG_LEVEL=6 timeout 300 "$perf" --driver udp --members "$members" --senders 3 --mode "$mode" \
+GALE_LOG_LEVEL=6 timeout 300 "$perf" "${drv[@]}" --members "$members" --senders 3 --mode "$mode" \
     "${traffic[@]}" "${args[@]}" "${extra[@]}" --port "$port" --group "lab-$$" \
     --galed "$galed" --log-dir "$dir" --json >"$dir/out.json" 2>"$dir/err.txt" &
 perf_pid=$!
 if [ $inject = 1 ]; then
-    # The attacker, host 4, sends at every member's data port once all are bound
-    # (a frame to a port not yet bound is refused by the kernel, not by Gale).
+    # The attacker, host 4, starts once every member has joined (its log has
+    # its first view): before, a frame would find no socket or port to take it.
     targets=()
     for ((i = 0; i < members; i++)); do
-        p=$((port + 2 * i))
-        targets+=("$(lab_host_ip $i):$p")
-        for k in $(seq 100); do
-            ip netns exec "$(lab_host $i)" ss -Hlun "sport = :$p" | grep -q . && break
+        targets+=("$(lab_host_ip $i):$((port + 2 * i))")
+        for k in $(seq 300); do
+            grep -qs '^V ' "$dir/member-$i.log" && break
             sleep 0.05
         done
     done
+    where=("${targets[@]}")
+    [ -n "$data" ] && where=(--l2 eth1)
     ip netns exec "$(lab_host 4)" python3 "$here/../../tools/lab/inject.py" \
         --group "lab-$$" --members "$members" --seconds 1 --out "$dir/inject.json" \
-        "${targets[@]}" || fail "the injector failed"
+        "${where[@]}" || fail "the injector failed"
 fi
 wait $perf_pid
 rc=$?

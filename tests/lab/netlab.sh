@@ -19,13 +19,16 @@
 #        +---------+ +---------+  +---------+  +---------+
 #
 # Addresses come from 198.18.0.0/15 (RFC 2544, benchmarking), on 198.18.0.0/24;
-# each host has lo and eth0 only, IPv6 off, a route for 224.0.0.0/4 on eth0.
-# No interface of the machine's own namespace is touched and no frame can
-# leave the lab.
+# each host has lo and eth0, IPv6 off, a route for 224.0.0.0/4 on eth0.
+# With `lab_up N data`, each host also has eth1, without an address, on a
+# second bridge br1 (ports sw<I>d): a data NIC for DPDK PMDs that take the
+# whole interface (af_xdp), while the control plane keeps eth0. The loss rule
+# covers both bridges. No interface of the machine's own namespace is touched
+# and no frame can leave the lab.
 #
-#   lab_up N          create hosts 0..N-1 (lab_host_ip I gives host I's address)
+#   lab_up N [data]   create hosts 0..N-1 (lab_host_ip I gives host I's address)
 #   lab_loss PCT      drop PCT % of the frames the bridge forwards (0: none)
-#   lab_cut I         take host I's link down (at the switch); lab_heal I
+#   lab_cut I         take host I's links down (at the switch); lab_heal I
 #   lab_down          remove all of it (idempotent)
 
 LAB=${LAB:-gl$$}
@@ -43,7 +46,7 @@ lab_down() {
 }
 
 lab_up() {
-    local n=$1 i sw="${LAB}-sw"
+    local n=$1 data=${2:-} i sw="${LAB}-sw"
     command -v ip >/dev/null || { echo "lab: iproute2 is missing"; return 77; }
     command -v nft >/dev/null || { echo "lab: nftables is missing"; return 77; }
     trap 'lab_down' EXIT
@@ -53,6 +56,10 @@ lab_up() {
         net.ipv6.conf.default.disable_ipv6=1
     ip -n "$sw" link add br0 type bridge mcast_snooping 0 || return 1
     ip -n "$sw" link set br0 up
+    if [ "$data" = data ]; then
+        ip -n "$sw" link add br1 type bridge mcast_snooping 0 || return 1
+        ip -n "$sw" link set br1 up
+    fi
     for ((i = 0; i < n; i++)); do
         local h
         h=$(lab_host "$i")
@@ -67,6 +74,13 @@ lab_up() {
         ip -n "$h" link set lo up
         ip -n "$h" link set eth0 up
         ip -n "$h" route add 224.0.0.0/4 dev eth0
+        if [ "$data" = data ]; then
+            ip link add "${LAB}d$i" type veth peer name "${LAB}e$i" || return 1
+            ip link set "${LAB}d$i" netns "$h" name eth1
+            ip link set "${LAB}e$i" netns "$sw" name "sw${i}d"
+            ip -n "$sw" link set "sw${i}d" master br1 up
+            ip -n "$h" link set eth1 up
+        fi
     done
     ip netns exec "$sw" nft -f - <<'NFT' || return 1
 table bridge gale {
@@ -101,5 +115,13 @@ lab_dropped() {
         awk '/counter/ {for (i = 1; i <= NF; i++) if ($i == "packets") print $(i + 1)}'
 }
 
-lab_cut() { ip -n "${LAB}-sw" link set "sw$1" down; }
-lab_heal() { ip -n "${LAB}-sw" link set "sw$1" up; }
+lab_cut() {
+    ip -n "${LAB}-sw" link set "sw$1" down
+    ip -n "${LAB}-sw" link show "sw$1d" >/dev/null 2>&1 && ip -n "${LAB}-sw" link set "sw$1d" down
+    return 0
+}
+lab_heal() {
+    ip -n "${LAB}-sw" link set "sw$1" up
+    ip -n "${LAB}-sw" link show "sw$1d" >/dev/null 2>&1 && ip -n "${LAB}-sw" link set "sw$1d" up
+    return 0
+}

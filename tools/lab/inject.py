@@ -2,9 +2,11 @@
 """Bad-frame injection for the lab (tests/lab/lab.sh udp-bad-input).
 
 Crafts Gale datagram frames that must be refused (dataplane/wire.h) and
-sends them from a raw socket (IPv4 and UDP headers written here) to each
-member's data port, for a while, at a modest pace. Kinds and the drop
-reason each must be counted under (GALE-DGRAM-STATS "drops by reason"):
+sends them from a raw socket, for a while, at a modest pace: for the udp
+driver, IPv4 and UDP headers written here, to each member's data port; with
+--l2 IFACE (the dpdk driver), Ethernet frames to the group's MAC with Gale's
+ether type, which every member receives. Kinds and the drop reason each
+must be counted under (GALE-DGRAM-STATS "drops by reason"):
 
   version    a valid frame of wire version 2          -> version
   group      a valid frame for another group          -> group
@@ -15,6 +17,7 @@ reason each must be counted under (GALE-DGRAM-STATS "drops by reason"):
   magic      random bytes                             -> magic
 
 usage: inject.py --group NAME --members N --seconds S --out FILE IP:PORT...
+       inject.py --group NAME --members N --seconds S --out FILE --l2 IFACE
        inject.py --verify FILE STDERR_LOG
 The second form checks, from the members' GALE-DGRAM-STATS lines, that
 every member counted at least as many drops of each reason as were sent
@@ -119,8 +122,38 @@ def local_ip(dst):
     return ip
 
 
+def inject_l2(args, gh):
+    """Ethernet frames to the group MAC (drivers/dpdk/dpdk.c), from IFACE."""
+    raw = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    raw.bind((args.l2, 0))
+    src = bytes.fromhex(open(f"/sys/class/net/{args.l2}/address").read().strip().replace(":", ""))
+    dst = bytes([0x03, 0x47]) + struct.pack(">I", gh & 0xFFFFFFFF)
+    names = [f"member-{i}" for i in range(args.members)]
+    sent = {n: {k: 0 for k in KINDS} for n in names}
+    total, claim = 0, 0
+    end = time.monotonic() + args.seconds
+    while time.monotonic() < end:
+        # Every member receives every frame. A frame claiming to come from the
+        # member that receives it is refused as to its sender there: so the
+        # claimed sender turns, and each member's expected counts follow it.
+        claim = (claim + 1) % args.members
+        for kind in KINDS:
+            raw.send(dst + src + struct.pack("!H", 0x88B5) + craft(kind, gh, claim))
+            total += 1
+            for i, n in enumerate(names):
+                own = kind in ("epoch",) and i == claim
+                sent[n]["sender" if own else kind] += 1
+        time.sleep(0.005)
+    json.dump({"targets": names, "sent": sent}, open(args.out, "w"))
+    print(f"inject: {total} bad Ethernet frames sent to the group MAC {dst.hex(':')} "
+          f"from {args.l2}")
+    return 0
+
+
 def inject(args):
     gh = fnv1a64(args.group.encode())
+    if args.l2:
+        return inject_l2(args, gh)
     targets = []
     for t in args.targets:
         ip, port = t.rsplit(":", 1)
@@ -182,12 +215,13 @@ def main():
     ap.add_argument("--delay", type=float, default=0.0)
     ap.add_argument("--out")
     ap.add_argument("--verify", nargs=2, metavar=("FILE", "LOG"))
+    ap.add_argument("--l2", metavar="IFACE")
     ap.add_argument("targets", nargs="*")
     args = ap.parse_args()
     if args.verify:
         return verify(*args.verify)
-    if not (args.group and args.out and args.targets):
-        ap.error("--group, --out and targets are needed")
+    if not (args.group and args.out and (args.targets or args.l2)):
+        ap.error("--group, --out and targets (or --l2) are needed")
     return inject(args)
 
 
