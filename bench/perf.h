@@ -123,6 +123,9 @@ void perf_parse_args(int argc, char **argv, struct perf_opts *o);
 int perf_member_main(const struct perf_opts *o, struct perf_shared *sh, uint32_t id,
 		     const char *group);
 int perf_baseline_run(const struct perf_opts *o, struct perf_result *out);
+/* --baseline for udp and dpdk: the same messages as plain kernel UDP
+ * datagrams between the same hosts (perf_udp_baseline.c). */
+int perf_udp_baseline_run(const struct perf_opts *o, struct perf_result *out);
 
 uint64_t perf_now_ns(void);
 /* User + system CPU seconds of this process. */

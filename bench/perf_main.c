@@ -551,7 +551,8 @@ main(int argc, char **argv)
 	}
 	struct perf_result base = { 0 };
 	if (o.baseline) {
-		rc = perf_baseline_run(&o, &base);
+		rc = strcmp(o.driver, "shm") == 0 ? perf_baseline_run(&o, &base)
+						  : perf_udp_baseline_run(&o, &base);
 		if (rc) {
 			fprintf(stderr, "gale-perf: the baseline run failed: %s\n",
 				gale_strerror(rc));
@@ -626,7 +627,8 @@ main(int argc, char **argv)
 			       "ring, "
 			       "use --rate for latency)\n");
 		if (o.baseline) {
-			print_result_text("baseline", &base);
+			print_result_text(strcmp(o.driver, "shm") == 0 ? "baseline" : "udp-base",
+					  &base);
 			printf("ratio     %12.3f x msgs/s, latency p50 %.2f x, p99 %.2f x, cpu "
 			       "%.2f x\n",
 			       q.msgs, q.p50, q.p99, q.cpu);
