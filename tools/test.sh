@@ -46,7 +46,7 @@ GALE_HB_TIMEOUT_MS=1000 GALE_FAIL_TIMEOUT_MS=3000 ASAN_OPTIONS=detect_leaks=1 UB
     || failed_steps=$((failed_steps + 1))
 
 step "sanitizer (thread): unit, integration"
-GALE_HB_TIMEOUT_MS=1000 GALE_FAIL_TIMEOUT_MS=3000 TSAN_OPTIONS=halt_on_error=1 \
+GALE_HB_TIMEOUT_MS=1000 GALE_FAIL_TIMEOUT_MS=3000 TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/tests/tsan.supp" \
     run_build build-tsan unit integration -- -Db_sanitize=thread -Db_lundef=false \
     || failed_steps=$((failed_steps + 1))
 
