@@ -7,6 +7,7 @@
  * the same way. Deliberately independent of libgale: it is the reference.
  */
 #include "perf.h"
+#include "perf_bl.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -32,53 +33,6 @@ struct bl_ring {
 	struct perf_hist lat;
 	_Alignas(CL) unsigned char slots[];
 };
-
-struct bl_idle {
-	enum gale_idle kind;
-	unsigned spins;
-	unsigned sleep_us;
-};
-
-static inline void
-relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
-
-static void
-bl_idle(struct bl_idle *s, unsigned work)
-{
-	if (work) {
-		s->spins = 0;
-		s->sleep_us = 1;
-		return;
-	}
-	if (s->kind == GALE_IDLE_SPIN) {
-		relax();
-	} else if (s->kind == GALE_IDLE_YIELD) {
-		sched_yield();
-	} else if (++s->spins <= 64) {
-		relax();
-	} else if (s->spins <= 80) {
-		sched_yield();
-	} else {
-		usleep(s->sleep_us);
-		if (s->sleep_us < 100)
-			s->sleep_us *= 2;
-	}
-}
-
-static void
-pin(int cpu)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	CPU_SET(cpu % (n > 0 ? n : 1), &set);
-	sched_setaffinity(0, sizeof(set), &set);
-}
 
 static void
 producer(const struct perf_opts *o, struct bl_ring *r, uint64_t nslots, uint64_t slot_bytes)

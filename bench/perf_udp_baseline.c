@@ -19,6 +19,7 @@
  * independent of libgale.
  */
 #include "perf.h"
+#include "perf_bl.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -60,54 +61,6 @@ struct ub_shared {
 	_Atomic uint32_t abort_run; /* a member failed: the rest stop waiting for it */
 	struct ub_slot slot[GALE_MAX_MEMBERS];
 };
-
-struct bl_idle {
-	enum gale_idle kind;
-	unsigned spins;
-	unsigned sleep_us;
-};
-
-static inline void
-relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
-
-/* The same idle strategy as the shared-memory baseline (perf_baseline.c). */
-static void
-bl_idle(struct bl_idle *s, unsigned work)
-{
-	if (work) {
-		s->spins = 0;
-		s->sleep_us = 1;
-		return;
-	}
-	if (s->kind == GALE_IDLE_SPIN) {
-		relax();
-	} else if (s->kind == GALE_IDLE_YIELD) {
-		sched_yield();
-	} else if (++s->spins <= 64) {
-		relax();
-	} else if (s->spins <= 80) {
-		sched_yield();
-	} else {
-		usleep(s->sleep_us);
-		if (s->sleep_us < 100)
-			s->sleep_us *= 2;
-	}
-}
-
-static void
-pin(int cpu)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	CPU_SET(cpu % (n > 0 ? n : 1), &set);
-	sched_setaffinity(0, sizeof(set), &set);
-}
 
 /* Member i's baseline port: 128 above Gale's (which stay below port + 128), or,
  * where that passes 65535, 128 below. Ports tell the senders apart. */

@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The datagram layer, sending (design: dgram.c): this member's new records
+ * batched or in fragments within the flow window, its status row, NAKs for
+ * the mirrors' gaps, repairs; all built into one burst of frames that point
+ * into the rings, handed to the driver at once.
+ */
+#include "dgram_int.h"
+
+#include "base/clock.h"
+
+#include <string.h>
+
+void
+dg_flush(struct gale_group *g, struct dp_dgram *d)
+{
+	if (!d->n_tx)
+		return;
+	unsigned ok = g->ops->tx(g->drv, d->tx, d->n_tx);
+	dp_cnt_add(&d->c_sent, ok);
+	if (ok < d->n_tx)
+		dp_cnt_add(&d->c_txdrop, d->n_tx - ok);
+	d->n_tx = 0;
+	d->n_ctl = 0;
+}
+
+/* A frame encoded whole into a control slot (status, NAK, heartbeat). */
+static void
+queue_ctl(struct gale_group *g, struct dp_dgram *d, uint32_t dest)
+{
+	if (d->n_tx == DG_TX_BURST || d->n_ctl == DG_CTL_SLOTS)
+		dg_flush(g, d);
+	uint8_t *buf = d->ctl[d->n_ctl];
+	size_t len = gw_encode(&d->f, d->group_hash, buf, DG_CTL_BYTES);
+	if (!len)
+		return; /* cannot happen: the sizes were checked at open */
+	d->n_ctl++;
+	struct drv_tx *t = &d->tx[d->n_tx++];
+	t->dest = dest;
+	t->n_iov = 1;
+	t->iov[0] = (struct drv_iov){ buf, (uint32_t)len };
+}
+
+static uint64_t
+row_sum(const struct gale_group *g)
+{
+	uint64_t s = 0;
+	for (uint32_t r = 0; r < g->n; r++)
+		s += atomic_load_explicit(&g->row->recv_pos[r], memory_order_relaxed) +
+		     atomic_load_explicit(&g->row->freed_pos[r], memory_order_relaxed) * 3;
+	return s;
+}
+
+/* This member's status row, as a STATUS frame (or a HEARTBEAT if `beat`). */
+void
+dg_send_status(struct gale_group *g, struct dp_dgram *d, bool beat, uint64_t now)
+{
+	const struct dp_row *row = g->row;
+	struct gw_frame *f = &d->f;
+	memset(&f->h, 0, sizeof(f->h));
+	f->h.epoch = atomic_load_explicit(&row->row_epoch, memory_order_relaxed);
+	f->h.sender = d->my_id;
+	f->h.seq = ++d->status_seq;
+	uint64_t tail = atomic_load_explicit(&row->tail, memory_order_relaxed);
+	if (beat) {
+		f->h.type = GW_HEARTBEAT;
+		f->u.hb.heartbeat = atomic_load_explicit(&row->heartbeat, memory_order_relaxed);
+		f->u.hb.tail = GB_MIN(tail, d->sent);
+		queue_ctl(g, d, DRV_DEST_ALL);
+		d->status_ns = now;
+		return;
+	}
+	struct gw_status *s = &f->u.status;
+	f->h.type = GW_STATUS;
+	s->conf_hash = d->conf_hash;
+	s->layout_version = row->layout_version;
+	s->mode = row->mode;
+	s->ring_bytes = row->ring_bytes;
+	s->first_epoch = row->epoch;
+	s->n_init = row->n_members;
+	s->ctl_port = row->ctl_port;
+	for (uint32_t i = 0; i < s->n_init; i++)
+		s->init_ids[i] = row->member_ids[i];
+	/* The tail it says is what went out: a receiver NAKs below it. */
+	s->tail = GB_MIN(tail, d->sent);
+	s->next_round = atomic_load_explicit(&row->next_round, memory_order_relaxed);
+	s->sent_msgs = atomic_load_explicit(&row->sent_msgs, memory_order_relaxed);
+	s->heartbeat = atomic_load_explicit(&row->heartbeat, memory_order_relaxed);
+	s->state = atomic_load_explicit(&row->state, memory_order_relaxed);
+	s->failed_id = atomic_load_explicit(&row->failed_id, memory_order_relaxed);
+	s->stop_status = atomic_load_explicit(&row->stop_status, memory_order_relaxed);
+	s->row_epoch = f->h.epoch;
+	s->epoch_base = atomic_load_explicit(&row->epoch_base, memory_order_relaxed);
+	s->n = g->n;
+	for (uint32_t r = 0; r < g->n; r++) {
+		s->recv[r] = atomic_load_explicit(&row->recv_pos[r], memory_order_relaxed);
+		s->freed[r] = atomic_load_explicit(&row->freed_pos[r], memory_order_relaxed);
+	}
+	/* A promise goes with the tail it covers: one past what went out is not
+	 * covered, so a row whose records are not all out promises nothing new. */
+	if (s->tail < tail)
+		s->next_round = d->last_nr;
+	queue_ctl(g, d, DRV_DEST_ALL);
+	d->last_tail = tail;
+	d->last_nr = s->next_round;
+	d->last_state = s->state;
+	d->last_epoch = s->row_epoch;
+	d->last_sum = row_sum(g);
+	d->status_ns = d->full_ns = now;
+}
+
+/* Start a DATA or BATCH frame of the burst; its header goes in txh. */
+static struct drv_tx *
+data_frame(struct gale_group *g, struct dp_dgram *d)
+{
+	if (d->n_tx == DG_TX_BURST)
+		dg_flush(g, d);
+	struct drv_tx *t = &d->tx[d->n_tx];
+	t->dest = DRV_DEST_ALL;
+	t->n_iov = 1;
+	t->iov[0] = (struct drv_iov){ d->txh[d->n_tx], GW_HDR };
+	return t;
+}
+
+static void
+seal(struct dp_dgram *d, struct drv_tx *t, uint8_t type, uint16_t flags, uint64_t epoch,
+     uint32_t sender, uint32_t body, uint64_t seq)
+{
+	gw_put_hdr((uint8_t *)t->iov[0].base, type, flags, d->group_hash, epoch, sender, body, seq);
+	gw_seal(t->iov, t->n_iov);
+	d->n_tx++;
+}
+
+/* Raw ring bytes [*from, to) of `ring` as DATA frames, up to budget frames. */
+static unsigned
+send_raw(struct gale_group *g, struct dp_dgram *d, const uint8_t *ring, uint64_t *from, uint64_t to,
+	 uint32_t dest, uint16_t flags, uint64_t epoch, uint32_t sender, unsigned budget)
+{
+	unsigned n = 0;
+	while (*from < to && n < budget) {
+		uint64_t off = *from & g->ring_mask;
+		uint32_t len =
+			(uint32_t)GB_MIN(GB_MIN((uint64_t)d->cap, to - *from), g->ring_bytes - off);
+		struct drv_tx *t = data_frame(g, d);
+		t->dest = dest;
+		t->iov[1] = (struct drv_iov){ ring + off, len };
+		t->n_iov = 2;
+		seal(d, t, GW_DATA, flags, epoch, sender, len, *from);
+		*from += len;
+		n++;
+	}
+	return n;
+}
+
+/* New records of this member's ring, batched. */
+static unsigned
+send_new(struct gale_group *g, struct dp_dgram *d, uint64_t tail, uint64_t epoch, unsigned budget)
+{
+	unsigned n = 0;
+	/* In flight: at most `window` bytes past the slowest member's receipt. */
+	uint64_t acked = UINT64_MAX;
+	for (uint32_t k = 0; k < d->n; k++)
+		if (k != d->my_idx && rank_of(g, d->peers[k].id) >= 0)
+			acked = GB_MIN(acked, d->peers[k].acked);
+	uint64_t limit = acked == UINT64_MAX ? tail : GB_MIN(tail, acked + d->window);
+	while (n < budget && d->sent < limit) {
+		if (d->sent < d->frag_end) { /* the rest of a record larger than a frame */
+			uint64_t end = GB_MIN(d->frag_end, limit);
+			n += send_raw(g, d, g->ring, &d->sent, end, DRV_DEST_ALL, 0, epoch,
+				      d->my_id, budget - n);
+			continue;
+		}
+		struct drv_tx *t = data_frame(g, d);
+		uint8_t *hdr = (uint8_t *)t->iov[0].base;
+		t->iov[0].len = GW_HDR + 2;
+		uint64_t start = d->sent, p = start;
+		uint32_t body = 2, count = 0;
+		while (p < limit && t->n_iov < DRV_TX_IOV && count < GW_MAX_BATCH) {
+			const struct dp_rec *h =
+				(const struct dp_rec *)(g->ring + (p & g->ring_mask));
+			uint32_t lf = h->len_flags;
+			uint32_t img = (lf & DP_REC_PAD) ? GW_REC_HDR
+							 : GW_REC_HDR + (lf & DP_REC_LEN_MASK);
+			if (body + img > d->cap) {
+				if (!count) /* larger than a frame: fragments */
+					d->frag_end = p + dp_rec_bytes(lf & DP_REC_LEN_MASK);
+				break;
+			}
+			t->iov[t->n_iov++] = (struct drv_iov){ h, img };
+			body += img;
+			count++;
+			p = (lf & DP_REC_PAD) ? (p | g->ring_mask) + 1
+					      : p + dp_rec_bytes(lf & DP_REC_LEN_MASK);
+		}
+		if (!count)
+			continue; /* fragments, next turn of the loop */
+		hdr[GW_HDR] = (uint8_t)count;
+		hdr[GW_HDR + 1] = (uint8_t)(count >> 8);
+		seal(d, t, GW_BATCH, 0, epoch, d->my_id, body, start);
+		d->sent = p;
+		n++;
+	}
+	return n;
+}
+
+static unsigned
+send_repairs(struct gale_group *g, struct dp_dgram *d, unsigned budget)
+{
+	unsigned n = 0;
+	while (n < budget && d->rq_head != d->rq_tail) {
+		struct dg_rq *e = &d->rq[d->rq_head];
+		struct dg_peer *q = &d->peers[e->idx];
+		bool own = e->idx == d->my_idx;
+		const uint8_t *ring = own ? g->ring : q->ring;
+		uint64_t epoch =
+			own ? atomic_load_explicit(&g->row->row_epoch, memory_order_relaxed)
+			    : q->epoch;
+		unsigned k = send_raw(g, d, ring, &e->from, e->to, e->dest, e->flags, epoch, q->id,
+				      budget - n);
+		dp_cnt_add(&d->c_retrans, k);
+		n += k;
+		if (e->from >= e->to)
+			d->rq_head = (d->rq_head + 1) % DG_RQ;
+	}
+	return n;
+}
+
+/* NAKs for the mirrors' gaps that are due. */
+static unsigned
+send_naks(struct gale_group *g, struct dp_dgram *d, uint64_t now)
+{
+	unsigned n = 0;
+	for (uint32_t k = 0; k < d->n; k++) {
+		struct dg_peer *q = &d->peers[k];
+		if (k == d->my_idx || !q->region || q->err)
+			continue;
+		bool gap = q->n_ranges || q->known > q->contig || q->want;
+		if (!gap) {
+			q->gap = false;
+			continue;
+		}
+		if (!q->gap) {
+			q->gap = true;
+			q->nak_backoff = DG_NAK_MIN_NS;
+			q->nak_due = now + rnd(d, DG_NAK_DELAY_NS);
+			q->nak_contig = q->contig;
+			continue;
+		}
+		if (now < q->nak_due)
+			continue;
+		if (q->contig > q->nak_contig)
+			q->nak_backoff = DG_NAK_MIN_NS;
+		else
+			q->nak_backoff = GB_MIN(q->nak_backoff * 2, DG_NAK_MAX_NS);
+		q->nak_contig = q->contig;
+		q->nak_due = now + q->nak_backoff + rnd(d, q->nak_backoff / 2);
+		struct gw_frame *f = &d->f;
+		memset(&f->h, 0, sizeof(f->h));
+		f->h.type = GW_NAK;
+		f->h.epoch = atomic_load_explicit(&g->row->row_epoch, memory_order_relaxed);
+		f->h.sender = d->my_id;
+		f->h.seq = ++d->nak_seq;
+		f->u.nak.target = q->id;
+		uint32_t m = 0;
+		uint64_t prev = q->contig;
+		for (uint32_t i = 0; i < q->n_ranges && m < d->max_gaps; i++) {
+			f->u.nak.gap[m++] = (struct gw_range){ prev, q->ranges[i].from };
+			prev = q->ranges[i].to;
+		}
+		if (m < d->max_gaps && q->known > prev)
+			f->u.nak.gap[m++] = (struct gw_range){ prev, q->known };
+		else if (m < d->max_gaps && q->want && q->known <= prev)
+			/* Its trim wants more than anyone said it has: ask for what there is. */
+			f->u.nak.gap[m++] = (struct gw_range){ prev, prev + g->ring_bytes / 4 };
+		if (!m)
+			continue;
+		f->u.nak.n = m;
+		/* During a view change anyone who has the bytes may answer. */
+		uint32_t dest = g->vc != DP_VC_NONE || q->want ? DRV_DEST_ALL : q->id;
+		if (dest == DRV_DEST_ALL)
+			f->h.flags = GW_F_ANYONE;
+		queue_ctl(g, d, dest);
+		dp_cnt_add(&d->c_naks, 1);
+		n++;
+	}
+	return n;
+}
+
+unsigned
+dp_dgram_tx(struct gale_group *g)
+{
+	struct dp_dgram *d = g->dgram;
+	const struct dp_row *row = g->row;
+	uint64_t now = gb_now_ns();
+	unsigned n = 0;
+	uint64_t epoch = atomic_load_explicit(&row->row_epoch, memory_order_relaxed);
+	uint64_t tail = atomic_load_explicit(&row->tail, memory_order_relaxed);
+	if (epoch != d->sent_epoch) {
+		/* A new view: its records from epoch_base on were re-stamped. The row
+		 * goes first, so receivers take the re-sent records as the new view's. */
+		uint64_t b = atomic_load_explicit(&row->epoch_base, memory_order_relaxed);
+		if (d->sent > b)
+			d->sent = b;
+		d->frag_end = 0;
+		d->sent_epoch = epoch;
+		dg_send_status(g, d, false, now);
+		n++;
+	}
+	if (g->vc == DP_VC_NONE)
+		for (uint32_t k = 0; k < d->n; k++)
+			d->peers[k].want = false;
+	n += send_repairs(g, d, DG_TX_BURST / 2);
+	uint64_t sent0 = d->sent;
+	n += send_new(g, d, tail, epoch, DG_TX_BURST);
+	n += send_naks(g, d, now);
+	bool changed = d->sent != sent0 || tail != d->last_tail || epoch != d->last_epoch ||
+		       atomic_load_explicit(&row->state, memory_order_relaxed) != d->last_state ||
+		       atomic_load_explicit(&row->next_round, memory_order_relaxed) != d->last_nr ||
+		       row_sum(g) != d->last_sum;
+	uint64_t since = now - d->status_ns;
+	if ((changed && since >= DG_STATUS_MIN_NS) || since >= DG_KEEPALIVE_NS) {
+		bool beat = !changed && now - d->full_ns < DG_FULL_STATUS_NS;
+		dg_send_status(g, d, beat, now);
+		n++;
+	}
+	dg_flush(g, d);
+	return n;
+}
