@@ -2,7 +2,7 @@
 # The test command: install what is needed, check formatting, build with
 # -Werror and run every suite that can run here, then build with
 # address+undefined sanitizers (unit, integration, fault and lab suites again),
-# then with the thread sanitizer (unit and integration).
+# then with the thread sanitizer (unit and integration; without DPDK).
 # Ends with one summary line: "summary: N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -46,8 +46,11 @@ GALE_HB_TIMEOUT_MS=1000 GALE_FAIL_TIMEOUT_MS=3000 ASAN_OPTIONS=detect_leaks=1 UB
     || failed_steps=$((failed_steps + 1))
 
 step "sanitizer (thread): unit, integration"
-GALE_HB_TIMEOUT_MS=1000 GALE_FAIL_TIMEOUT_MS=3000 TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/tests/tsan.supp" \
-    run_build build-tsan unit integration -- -Db_sanitize=thread -Db_lundef=false \
+# DPDK is left out of this build: its own threads (EAL interrupts, the memif
+# PMD) are not instrumented and race with each other as TSan sees it; the
+# dpdk driver runs in the plain and ASan builds.
+GALE_HB_TIMEOUT_MS=1000 GALE_FAIL_TIMEOUT_MS=3000 TSAN_OPTIONS=halt_on_error=1 \
+    run_build build-tsan unit integration -- -Db_sanitize=thread -Db_lundef=false -Ddpdk=disabled \
     || failed_steps=$((failed_steps + 1))
 
 python3 tools/test-summary.py build-test/meson-logs/testlog.json \
