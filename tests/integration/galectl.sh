@@ -44,7 +44,8 @@ grep -q 'counters: sent [1-9]' "$dir/status1.out" || fail "status shows no messa
 join_pid=$!
 pids+=($join_pid)
 wait_for "$dir/join.out" '^view 2: 0 1 2 7$' 5000 || fail "the joiner did not get view 2"
-grep -q '^state received: 512 bytes$' "$dir/join.out" || fail "the joiner got no state"
+# The view upcall comes first; the state follows it inside gale_group_join().
+wait_for "$dir/join.out" '^state received: 512 bytes$' 5000 || fail "the joiner got no state"
 sleep 0.5
 "$ctl" status "$group" 7 >"$dir/status2.out" 2>&1 || fail "galectl status of the joiner exited $?"
 cat "$dir/status2.out"
