@@ -46,6 +46,7 @@ struct dg_peer {
 	uint64_t base;	    /* its epoch_base */
 	uint64_t resync_to; /* row_epoch held at 0 until contig reaches this */
 	uint64_t contig;    /* every byte below is here */
+	uint64_t hiwater;   /* the highest position written: bytes below hiwater - ring are gone */
 	uint64_t pub;	    /* the mirror's tail: the last whole record below contig */
 	uint64_t known;	    /* the furthest position it is known to have sent */
 	uint64_t status_seq;
@@ -63,6 +64,7 @@ struct dg_peer {
 struct dg_rq {
 	uint32_t dest, idx; /* to whom; whose ring (index into peers) */
 	uint16_t flags;
+	uint64_t epoch; /* that ring's epoch when the repair was queued */
 	uint64_t from, to;
 };
 
@@ -73,6 +75,7 @@ struct dp_dgram {
 	struct dg_peer peers[GALE_MAX_MEMBERS];
 	/* Own sending. */
 	uint64_t sent, sent_epoch, frag_end;
+	uint64_t floor; /* own ring: no claim can be overwriting bytes above (own_floor()) */
 	uint64_t status_seq, status_ns, full_ns, nak_seq;
 	uint64_t last_tail, last_nr, last_sum, last_epoch;
 	uint32_t last_state;

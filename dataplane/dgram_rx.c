@@ -156,6 +156,7 @@ take(struct gale_group *g, struct dp_dgram *d, struct dg_peer *q, uint64_t e, ui
 		drop(d, rc ? DG_DROP_FULL : DG_DROP_DUP);
 		return false;
 	}
+	q->hiwater = GB_MAX(q->hiwater, *to);
 	return true;
 }
 
@@ -172,7 +173,7 @@ static void
 rx_data(struct gale_group *g, struct dp_dgram *d, struct dg_peer *q, const struct gw_frame *f)
 {
 	uint64_t from = f->h.seq, to = from + f->u.data.len;
-	if ((from & g->ring_mask) + f->u.data.len > g->ring_bytes) {
+	if ((from & g->ring_mask) + f->u.data.len > g->ring_bytes || to < from) {
 		drop(d, DG_DROP_WINDOW); /* a fragment never crosses the ring's end */
 		return;
 	}
@@ -186,19 +187,33 @@ rx_data(struct gale_group *g, struct dp_dgram *d, struct dg_peer *q, const struc
 static void
 rx_batch(struct gale_group *g, struct dp_dgram *d, struct dg_peer *q, const struct gw_frame *f)
 {
-	/* First where the records go: each inside the ring, none crossing its end. */
+	/* First where the records go: each at an aligned position inside the
+	 * ring, none crossing its end, positions never wrapping. */
 	const uint8_t *b = f->u.batch.recs;
 	uint64_t p = f->h.seq;
 	size_t off = 0;
+	if (p % DP_REC_ALIGN) {
+		drop(d, DG_DROP_WINDOW);
+		return;
+	}
 	for (uint32_t i = 0; i < f->u.batch.count; i++) {
 		uint32_t lf;
 		memcpy(&lf, b + off, 4);
 		uint32_t len = lf & DP_REC_LEN_MASK;
 		if (lf & DP_REC_PAD) {
-			p = (p | g->ring_mask) + 1;
+			uint64_t next = (p | g->ring_mask) + 1;
+			if (next < p) {
+				drop(d, DG_DROP_WINDOW);
+				return;
+			}
+			p = next;
 		} else {
 			if (len > g->max_msg ||
 			    (p & g->ring_mask) + sizeof(struct dp_rec) + len > g->ring_bytes) {
+				drop(d, DG_DROP_WINDOW);
+				return;
+			}
+			if (p + dp_rec_bytes(len) < p) {
 				drop(d, DG_DROP_WINDOW);
 				return;
 			}
@@ -276,7 +291,7 @@ rx_status(struct gale_group *g, struct dp_dgram *d, struct dg_peer *q, const str
 	const struct gw_status *s = &f->u.status;
 	uint64_t e = s->row_epoch;
 	if (e != f->h.epoch || e == 0 || e > g->view.epoch + 2 || s->n > GALE_MAX_MEMBERS ||
-	    s->n_init > GALE_MAX_MEMBERS) {
+	    s->n_init > GALE_MAX_MEMBERS || s->epoch_base % DP_REC_ALIGN) {
 		drop(d, DG_DROP_EPOCH);
 		return;
 	}
@@ -296,11 +311,19 @@ rx_status(struct gale_group *g, struct dp_dgram *d, struct dg_peer *q, const str
 	if (e != q->epoch) {
 		/* A new view's row: sequence lock open (R14 for the mirror). */
 		atomic_exchange_explicit(&row->row_epoch, 0, memory_order_acq_rel);
-		uint64_t b = s->epoch_base;
+		uint64_t b = s->epoch_base; /* below it, the bytes kept their stamps */
 		if (q->epoch) {
-			/* Its records from b on were re-stamped: take them again. */
-			if (q->contig > b)
-				q->contig = b;
+			/* Its records from b on were re-stamped: take them again. Past a
+			 * view this member never saw it switch to, the records between
+			 * that view's base (unknown here) and b were re-stamped too: take
+			 * again everything this member has not delivered. */
+			uint64_t again = b;
+			int r = rank_of(g, q->id);
+			if (e > q->epoch + 1 && r >= 0)
+				again = GB_MIN(again, g->peers[r].deliv_pos);
+			if (q->contig > again)
+				q->contig = again;
+			b = again; /* the bytes this mirror takes again from the new epoch */
 			uint32_t k = 0;
 			for (uint32_t i = 0; i < q->n_ranges; i++)
 				if (q->ranges[i].from < b)
@@ -312,13 +335,15 @@ rx_status(struct gale_group *g, struct dp_dgram *d, struct dg_peer *q, const str
 			if (q->pub > b)
 				q->resync_to = q->pub;
 		}
+		/* Release stores, as in switch_view(): a reader that sees a value of
+		 * the new view also sees the row_epoch of 0 stored before it. */
 		for (uint32_t i = 0; i < GALE_MAX_MEMBERS; i++) {
 			atomic_store_explicit(&row->recv_pos[i], i < s->n ? s->recv[i] : 0,
-					      memory_order_relaxed);
+					      memory_order_release);
 			atomic_store_explicit(&row->freed_pos[i], i < s->n ? s->freed[i] : 0,
-					      memory_order_relaxed);
+					      memory_order_release);
 		}
-		atomic_store_explicit(&row->epoch_base, b, memory_order_relaxed);
+		atomic_store_explicit(&row->epoch_base, s->epoch_base, memory_order_relaxed);
 		q->epoch = e;
 		q->base = b;
 		if (!q->resync_to)
@@ -374,7 +399,8 @@ rx_heartbeat(struct gale_group *g, struct dp_dgram *d, struct dg_peer *q, const 
 
 /* Queue a repair, unless one queued already covers it. */
 static bool
-rq_push(struct dp_dgram *d, uint32_t dest, uint32_t idx, uint16_t flags, uint64_t from, uint64_t to)
+rq_push(struct dp_dgram *d, uint32_t dest, uint32_t idx, uint16_t flags, uint64_t epoch,
+	uint64_t from, uint64_t to)
 {
 	for (uint32_t i = d->rq_head; i != d->rq_tail; i = (i + 1) % DG_RQ) {
 		struct dg_rq *e = &d->rq[i];
@@ -383,28 +409,33 @@ rq_push(struct dp_dgram *d, uint32_t dest, uint32_t idx, uint16_t flags, uint64_
 	}
 	if ((d->rq_tail + 1) % DG_RQ == d->rq_head)
 		return false;
-	d->rq[d->rq_tail] = (struct dg_rq){ dest, idx, flags, from, to };
+	d->rq[d->rq_tail] = (struct dg_rq){ dest, idx, flags, epoch, from, to };
 	d->rq_tail = (d->rq_tail + 1) % DG_RQ;
 	return true;
 }
 
 /* Bytes of this member's own ring no claim can be overwriting. */
 static uint64_t
-own_floor(struct gale_group *g)
+own_floor(struct gale_group *g, struct dp_dgram *d)
 {
 	uint64_t f = g->peers[g->my_rank].freed;
 	for (uint32_t r = 0; r < g->n; r++) {
 		if (r == g->my_rank)
 			continue;
 		const struct dp_row *row = g->peers[r].row;
+		/* A row of another view says nothing of this member's rank: keep the
+		 * floor of the last time every row could be read (freed positions
+		 * only grow, so it is still below what the app thread may reuse). */
 		if (!row ||
 		    atomic_load_explicit(&row->row_epoch, memory_order_acquire) != g->view.epoch)
-			continue;
+			return d->floor;
 		uint64_t v =
 			atomic_load_explicit(&row->freed_pos[g->my_rank], memory_order_relaxed);
 		f = GB_MIN(f, v);
 	}
-	return f;
+	if (f > d->floor)
+		d->floor = f;
+	return d->floor;
 }
 
 static void
@@ -425,18 +456,18 @@ rx_nak(struct gale_group *g, struct dp_dgram *d, struct dg_peer *from_peer,
 	if (idx == d->my_idx) {
 		/* Its own ring: what was sent and is still held. */
 		uint64_t tail = atomic_load_explicit(&g->row->tail, memory_order_relaxed);
-		lo = own_floor(g);
+		lo = own_floor(g, d);
 		if (tail > g->ring_bytes && lo < tail - g->ring_bytes)
 			lo = tail - g->ring_bytes;
 		hi = d->sent;
 	} else {
-		/* Relay from the mirror: what is here and not released. */
-		int r = rank_of(g, t->id);
-		if (!t->region || r < 0) {
+		/* Relay from the mirror: what is here and not yet overwritten (bytes
+		 * more than a ring below the highest written are gone). */
+		if (!t->region) {
 			drop(d, DG_DROP_NAK);
 			return;
 		}
-		lo = g->peers[r].freed;
+		lo = t->hiwater > g->ring_bytes ? t->hiwater - g->ring_bytes : 0;
 		hi = t->contig;
 		flags |= GW_F_RELAY;
 	}
@@ -444,7 +475,8 @@ rx_nak(struct gale_group *g, struct dp_dgram *d, struct dg_peer *from_peer,
 	for (uint32_t i = 0; i < f->u.nak.n; i++) {
 		uint64_t a = GB_MAX(f->u.nak.gap[i].from, lo);
 		uint64_t b = GB_MIN(f->u.nak.gap[i].to, hi);
-		if (a < b && rq_push(d, dest, idx, flags, a, b))
+		if (a < b &&
+		    rq_push(d, dest, idx, flags, idx == d->my_idx ? d->sent_epoch : t->epoch, a, b))
 			any = true;
 	}
 	if (any)

@@ -158,10 +158,15 @@ send_new(struct gale_group *g, struct dp_dgram *d, uint64_t tail, uint64_t epoch
 {
 	unsigned n = 0;
 	/* In flight: at most `window` bytes past the slowest member's receipt. */
+	/* A member suspected, or a view change running, lifts the window: the
+	 * survivors' trim may need every published record, and a member that
+	 * is going away must not hold the others back. */
 	uint64_t acked = UINT64_MAX;
-	for (uint32_t k = 0; k < d->n; k++)
-		if (k != d->my_idx && rank_of(g, d->peers[k].id) >= 0)
+	for (uint32_t k = 0; g->vc == DP_VC_NONE && k < d->n; k++) {
+		int r = rank_of(g, d->peers[k].id);
+		if (k != d->my_idx && r >= 0 && !g->peers[r].suspected)
 			acked = GB_MIN(acked, d->peers[k].acked);
+	}
 	uint64_t limit = acked == UINT64_MAX ? tail : GB_MIN(tail, acked + d->window);
 	while (n < budget && d->sent < limit) {
 		if (d->sent < d->frag_end) { /* the rest of a record larger than a frame */
@@ -212,11 +217,24 @@ send_repairs(struct gale_group *g, struct dp_dgram *d, unsigned budget)
 		struct dg_peer *q = &d->peers[e->idx];
 		bool own = e->idx == d->my_idx;
 		const uint8_t *ring = own ? g->ring : q->ring;
-		uint64_t epoch =
+		/* The ring switched since: only what it did not re-stamp (below its new
+		 * base) goes, labelled with the epoch it was asked in. Relays also stay
+		 * within what the mirror still holds. */
+		uint64_t now_epoch =
 			own ? atomic_load_explicit(&g->row->row_epoch, memory_order_relaxed)
 			    : q->epoch;
-		unsigned k = send_raw(g, d, ring, &e->from, e->to, e->dest, e->flags, epoch, q->id,
-				      budget - n);
+		if (now_epoch != e->epoch)
+			e->to = GB_MIN(e->to, own ? atomic_load_explicit(&g->row->epoch_base,
+									 memory_order_relaxed)
+						  : q->base);
+		if (!own) {
+			uint64_t lo = q->hiwater > g->ring_bytes ? q->hiwater - g->ring_bytes : 0;
+			e->from = GB_MAX(e->from, lo);
+			e->to = GB_MIN(e->to, q->contig);
+		}
+		unsigned k = e->from < e->to ? send_raw(g, d, ring, &e->from, e->to, e->dest,
+							e->flags, e->epoch, q->id, budget - n)
+					     : 0;
 		dp_cnt_add(&d->c_retrans, k);
 		n += k;
 		if (e->from >= e->to)
@@ -232,7 +250,8 @@ send_naks(struct gale_group *g, struct dp_dgram *d, uint64_t now)
 	unsigned n = 0;
 	for (uint32_t k = 0; k < d->n; k++) {
 		struct dg_peer *q = &d->peers[k];
-		if (k == d->my_idx || !q->region || q->err)
+		if (k == d->my_idx || !q->region || q->err ||
+		    (rank_of(g, q->id) < 0 && g->vc == DP_VC_NONE))
 			continue;
 		bool gap = q->n_ranges || q->known > q->contig || q->want;
 		if (!gap) {
@@ -299,9 +318,10 @@ dp_dgram_tx(struct gale_group *g)
 		/* A new view: its records from epoch_base on were re-stamped. The row
 		 * goes first, so receivers take the re-sent records as the new view's. */
 		uint64_t b = atomic_load_explicit(&row->epoch_base, memory_order_relaxed);
-		if (d->sent > b)
-			d->sent = b;
-		d->frag_end = 0;
+		if (d->sent > b) {
+			d->sent = b; /* a record boundary: no fragment is under way */
+			d->frag_end = 0;
+		}
 		d->sent_epoch = epoch;
 		dg_send_status(g, d, false, now);
 		n++;

@@ -21,12 +21,13 @@
  * the frame. Received frames of another ether type, or sent by this port
  * itself, are not Gale's and are skipped.
  *
- * Transmit: where the PMD takes multi-segment mbufs, a frame is a small
- * header mbuf (Ethernet and Gale headers) chained with external-buffer
- * mbufs that point into the send ring: no copy before the PMD. Otherwise
- * the pieces are copied into one mbuf. (External buffers are not DMA-mapped
- * here: the virtual PMDs copy; a real NIC needs the ring registered with
- * rte_extmem_register, not done yet, so zero-copy is off for PCI devices.)
+ * Transmit: on the virtual PMDs that copy frames out during tx_burst and
+ * take mbuf chains (memif, af_packet, ring), a frame is a small header mbuf
+ * (Ethernet and Gale headers) chained with external-buffer mbufs that point
+ * into the send ring: no copy before the PMD. Elsewhere (af_xdp, NICs) the
+ * pieces are copied into one mbuf: a NIC would DMA from the ring after
+ * tx_burst returned, which needs the ring registered with
+ * rte_extmem_register and kept until completion (not done yet).
  *
  * Receive: a burst of mbufs, handed to the dataplane as pointers into the
  * mbufs, freed at the next rx() call; the dataplane copies each frame's
@@ -65,6 +66,7 @@ struct drv {
 	uint64_t region_bytes;
 	uint16_t port;
 	bool zero_copy, memif_server, started;
+	uint16_t max_segs;  /* the PMD's longest mbuf chain */
 	uint32_t frame_max; /* Gale frame bytes (after the Ethernet header) */
 	struct rte_mempool *pool;
 	struct rte_ether_addr mac, group_mac;
@@ -143,9 +145,14 @@ port_setup(struct drv *d, const struct gale_net_conf *net)
 	d->frame_max = mtu;
 	d->memif_server = strcmp(info.driver_name, "net_memif") == 0 && net->eal &&
 			  !strstr(net->eal, "role=client");
-	d->zero_copy = (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) &&
-		       rte_eal_iova_mode() == RTE_IOVA_VA &&
-		       strncmp(info.driver_name, "net_", 4) == 0; /* virtual PMDs only */
+	/* Virtual PMDs that copy out of the mbufs during tx_burst: the ring
+	 * memory needs no DMA mapping and may change once the call returned. */
+	static const char *const copying_pmds[] = { "net_memif", "net_af_packet", "net_ring" };
+	bool copying = false;
+	for (size_t i = 0; i < sizeof(copying_pmds) / sizeof(copying_pmds[0]); i++)
+		copying |= strcmp(info.driver_name, copying_pmds[i]) == 0;
+	d->zero_copy = copying && (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS);
+	d->max_segs = info.tx_desc_lim.nb_seg_max ? info.tx_desc_lim.nb_seg_max : UINT16_MAX;
 	struct rte_eth_conf pc;
 	memset(&pc, 0, sizeof(pc));
 	if (d->zero_copy)
@@ -318,7 +325,7 @@ build(struct drv *d, const struct drv_tx *f, uint32_t len)
 	eh->dst_addr = d->group_mac;
 	eh->src_addr = d->mac;
 	eh->ether_type = rte_cpu_to_be_16(DPDK_ETHERTYPE);
-	if (!d->zero_copy) {
+	if (!d->zero_copy || f->n_iov > d->max_segs) {
 		uint8_t *p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)len);
 		if (!p) {
 			rte_pktmbuf_free(m);
