@@ -20,8 +20,11 @@ usage: inject.py --group NAME --members N --seconds S --out FILE IP:PORT...
        inject.py --group NAME --members N --seconds S --out FILE --l2 IFACE
        inject.py --verify FILE STDERR_LOG
 The second form checks, from the members' GALE-DGRAM-STATS lines, that
-every member counted at least as many drops of each reason as were sent
-to it. Exit 0 on success, 1 otherwise.
+every member counted each kind under its reason: all of them over UDP (the
+kernel queues every datagram to the socket); with --l2, at least half and
+never more than were sent, since a DPDK PMD's receive ring (af_xdp on veth)
+drops frames it has no room for before Gale sees them, bad and good alike
+(good ones are repaired). Exit 0 on success, 1 otherwise.
 """
 import argparse
 import ctypes
@@ -144,7 +147,7 @@ def inject_l2(args, gh):
                 own = kind in ("epoch",) and i == claim
                 sent[n]["sender" if own else kind] += 1
         time.sleep(0.005)
-    json.dump({"targets": names, "sent": sent}, open(args.out, "w"))
+    json.dump({"targets": names, "sent": sent, "l2": True}, open(args.out, "w"))
     print(f"inject: {total} bad Ethernet frames sent to the group MAC {dst.hex(':')} "
           f"from {args.l2}")
     return 0
@@ -194,16 +197,23 @@ def verify(path, log):
             print(f"inject: member {i} printed no GALE-DGRAM-STATS line")
             ok = False
             continue
+        l2 = info.get("l2", False)
         for kind, reason in KINDS.items():
             want = info["sent"][t][kind]
             have = got.get(reason, 0)
-            if have < want:
+            # (epoch frames may also land under 'sender': see inject_l2)
+            if have < want and not (l2 and 2 * have >= want):
                 print(f"inject: member {i}: {want} '{kind}' frames sent, {have} counted "
                       f"as '{reason}'")
                 ok = False
+            if l2 and have > want and reason not in ("sender", "epoch"):
+                print(f"inject: member {i}: {have} counted as '{reason}', more than the "
+                      f"{want} sent")
+                ok = False
         print(f"inject: member {i}: " + ", ".join(
             f"{k} {info['sent'][t][k]} sent / {got.get(r, 0)} counted"
-            for k, r in KINDS.items()))
+            for k, r in KINDS.items()) + (" (some lost in the PMD's ring)" if l2 and any(
+                got.get(r, 0) < info["sent"][t][k] for k, r in KINDS.items()) else ""))
     return 0 if ok else 1
 
 
