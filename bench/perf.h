@@ -42,6 +42,7 @@ struct perf_opts {
 	unsigned n_faults;
 	double join_at_s; /* --join-at; < 0: none */
 	uint64_t seed;
+	uint32_t hb_timeout_ms; /* --hb-timeout; 0: the control plane's default */
 	/* --driver udp: where each member is (rank order) and how frames go. */
 	const char *cut_cmd; /* --cut-cmd */
 	const char *group;   /* --group; NULL: perf-<pid> */

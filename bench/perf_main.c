@@ -185,7 +185,7 @@ spawn_galeds(const struct perf_opts *o, const char *group, pid_t *gpids)
 	int base = 30000 + (int)(getpid() % 20000);
 	bool net = strcmp(o->driver, "shm") != 0; /* udp, dpdk: members have addresses */
 	for (uint32_t i = 0; i < o->members; i++) {
-		char *argv[8 + 2 * GALE_MAX_MEMBERS];
+		char *argv[10 + 2 * GALE_MAX_MEMBERS];
 		char idb[16], mb[GALE_MAX_MEMBERS][48];
 		int k = 0;
 		argv[k++] = (char *)o->galed;
@@ -195,6 +195,12 @@ spawn_galeds(const struct perf_opts *o, const char *group, pid_t *gpids)
 		snprintf(idb, sizeof(idb), "%u", i);
 		argv[k++] = idb;
 		argv[k++] = "--dataplane";
+		char hbb[16];
+		if (o->hb_timeout_ms) {
+			snprintf(hbb, sizeof(hbb), "%u", o->hb_timeout_ms);
+			argv[k++] = "--hb-timeout-ms";
+			argv[k++] = hbb;
+		}
 		for (uint32_t j = 0; j < o->members; j++) {
 			/* udp, dpdk: each galed sits at its member's address, port + 1. */
 			if (net) {

@@ -63,6 +63,8 @@ static const char usage_text[] =
 	"  --group NAME          the group's name (default perf-<pid>)\n"
 	"  --log-dir DIR         write DIR/member-<id>.log delivery logs\n"
 	"  --seed N              random sizes seed (default 1)\n"
+	"  --hb-timeout MS       a member unheard this long is suspected (default 100; the\n"
+	"                        embedded control plane or each galed)\n"
 	"  --json                print one JSON object instead of text\n"
 	"  --drivers             list the drivers this build has, and exit\n"
 	"  --baseline            also run the reference and print ratios: shm, a plain SPSC\n"
@@ -200,6 +202,7 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 		O_PORT,
 		O_MCAST,
 		O_MTU,
+		O_HBTIMEOUT,
 		O_HELP
 	};
 	static const struct option opts[] = {
@@ -233,6 +236,7 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 		{ "port", required_argument, 0, O_PORT },
 		{ "mcast", required_argument, 0, O_MCAST },
 		{ "mtu", required_argument, 0, O_MTU },
+		{ "hb-timeout", required_argument, 0, O_HBTIMEOUT },
 		{ "help", no_argument, 0, O_HELP },
 		{ 0, 0, 0, 0 },
 	};
@@ -373,6 +377,9 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 			break;
 		case O_LOGDIR:
 			o->log_dir = optarg;
+			break;
+		case O_HBTIMEOUT:
+			o->hb_timeout_ms = (uint32_t)parse_u64("--hb-timeout", optarg, 2, 600000);
 			break;
 		case O_SEED:
 			o->seed = parse_u64("--seed", optarg, 0, UINT64_MAX);
