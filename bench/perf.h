@@ -43,6 +43,7 @@ struct perf_opts {
 	double join_at_s; /* --join-at; < 0: none */
 	uint64_t seed;
 	uint32_t hb_timeout_ms; /* --hb-timeout; 0: the control plane's default */
+	uint32_t copybreak;	/* --rx-copybreak; 0: the driver's default */
 	/* --driver udp: where each member is (rank order) and how frames go. */
 	const char *cut_cmd; /* --cut-cmd */
 	const char *group;   /* --group; NULL: perf-<pid> */
@@ -79,7 +80,7 @@ struct perf_slot {
 	uint64_t delivered;
 	uint64_t delivered_bytes;
 	uint64_t backpressure;
-	uint64_t naks, retrans, dropped_frames; /* datagram drivers */
+	uint64_t naks, retrans, dropped_frames, in_place; /* datagram drivers */
 	double cpu_s;
 	struct perf_hist lat;	      /* deliveries of others' messages, ns */
 	_Atomic uint64_t t_wedged_ns; /* first claim held by a view change */
@@ -113,8 +114,8 @@ struct perf_result {
 	double mb_per_s;
 	double cpu_s_per_m;
 	uint64_t msgs;
-	uint64_t backpressure;			/* claims refused with -EAGAIN, all senders */
-	uint64_t naks, retrans, dropped_frames; /* datagram drivers, all members */
+	uint64_t backpressure; /* claims refused with -EAGAIN, all senders */
+	uint64_t naks, retrans, dropped_frames, in_place; /* datagram drivers, all members */
 	double elapsed_s;
 	struct perf_hist lat;
 };

@@ -475,6 +475,7 @@ run_gale(const struct perf_opts *o, struct run *run)
 		r->naks += s->naks;
 		r->retrans += s->retrans;
 		r->dropped_frames += s->dropped_frames;
+		r->in_place += s->in_place;
 		cpu += s->cpu_s;
 		ph_merge(&r->lat, &s->lat);
 	}
@@ -512,13 +513,13 @@ static void
 print_result_json(const struct perf_result *r)
 {
 	printf("\"msgs\":%llu,\"backpressure\":%llu,\"naks\":%llu,\"retrans\":%llu,"
-	       "\"dropped_frames\":%llu,\"elapsed_s\":%.6f,\"msgs_per_s\":%.1f,"
+	       "\"dropped_frames\":%llu,\"in_place\":%llu,\"elapsed_s\":%.6f,\"msgs_per_s\":%.1f,"
 	       "\"deliveries_per_s\":%.1f,"
 	       "\"mb_per_s\":%.3f,\"cpu_s_per_M\":%.4f,\"lat_us\":",
 	       (unsigned long long)r->msgs, (unsigned long long)r->backpressure,
 	       (unsigned long long)r->naks, (unsigned long long)r->retrans,
-	       (unsigned long long)r->dropped_frames, r->elapsed_s, r->msgs_per_s,
-	       r->deliveries_per_s, r->mb_per_s, r->cpu_s_per_m);
+	       (unsigned long long)r->dropped_frames, (unsigned long long)r->in_place, r->elapsed_s,
+	       r->msgs_per_s, r->deliveries_per_s, r->mb_per_s, r->cpu_s_per_m);
 	print_lat_json(&r->lat);
 }
 
@@ -625,9 +626,11 @@ main(int argc, char **argv)
 			print_result_text("gale", r);
 		if (strcmp(o.driver, "shm") != 0)
 			printf("repair    %llu NAKs sent, %llu frames re-sent, %llu frames dropped "
-			       "(duplicates, out of window, malformed)\n",
+			       "(duplicates, out of window, malformed); %llu messages received "
+			       "in place\n",
 			       (unsigned long long)r->naks, (unsigned long long)r->retrans,
-			       (unsigned long long)r->dropped_frames);
+			       (unsigned long long)r->dropped_frames,
+			       (unsigned long long)r->in_place);
 		if (!run.failed && !o.n_faults && o.rate == 0)
 			printf("(no --rate: a flood; latency is mostly queueing behind a full "
 			       "ring, "

@@ -407,6 +407,7 @@ perf_member_main(const struct perf_opts *o, struct perf_shared *sh, uint32_t id,
 						       strcmp(o->driver, "shm") != 0 ? addrs : NULL,
 					       .mcast = o->mcast,
 					       .mtu = o->mtu,
+					       .rx_copybreak = o->copybreak,
 					       .eal = o->eal ? eal : NULL },
 				      .mode = o->mode,
 				      .my_id = id,
@@ -481,6 +482,7 @@ perf_member_main(const struct perf_opts *o, struct perf_shared *sh, uint32_t id,
 	m.me->naks = c.naks_sent;
 	m.me->retrans = c.retrans_frames;
 	m.me->dropped_frames = c.frames_dropped;
+	m.me->in_place = c.rx_in_place;
 out:
 	gale_node_destroy(m.node);
 	/* After the leave: the view changes it causes are in the log too. */

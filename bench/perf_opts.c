@@ -44,6 +44,9 @@ static const char usage_text[] =
 	"                        control plane (default: from the process id, 30000-55000)\n"
 	"  --mcast A.B.C.D:PORT  udp: send to this IP multicast group instead of to each member\n"
 	"  --mtu BYTES           udp: largest frame, 256..65507 (default 1472)\n"
+	"  --rx-copybreak BYTES  dpdk: messages this long or longer, received whole in one\n"
+	"                        frame, are delivered in place from the mbuf (default 256;\n"
+	"                        1: every one; 16777216: none)\n"
 	"  --cut MEMBER@SECONDS  cut a member off the network then, by running --cut-cmd; the\n"
 	"                        others must exclude it and go on, it must stop\n"
 	"  --cut-cmd CMD         shell command for --cut: %%h is replaced by the member's\n"
@@ -203,6 +206,7 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 		O_MCAST,
 		O_MTU,
 		O_HBTIMEOUT,
+		O_COPYBREAK,
 		O_HELP
 	};
 	static const struct option opts[] = {
@@ -237,6 +241,7 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 		{ "mcast", required_argument, 0, O_MCAST },
 		{ "mtu", required_argument, 0, O_MTU },
 		{ "hb-timeout", required_argument, 0, O_HBTIMEOUT },
+		{ "rx-copybreak", required_argument, 0, O_COPYBREAK },
 		{ "help", no_argument, 0, O_HELP },
 		{ 0, 0, 0, 0 },
 	};
@@ -378,6 +383,9 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 		case O_LOGDIR:
 			o->log_dir = optarg;
 			break;
+		case O_COPYBREAK:
+			o->copybreak = (uint32_t)parse_u64("--rx-copybreak", optarg, 1, 1u << 24);
+			break;
 		case O_HBTIMEOUT:
 			o->hb_timeout_ms = (uint32_t)parse_u64("--hb-timeout", optarg, 2, 600000);
 			break;
@@ -455,6 +463,8 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 		usage_error("--cut and --cut-cmd go together");
 	if (!udp && (o->n_hosts || o->port || o->mcast || o->mtu))
 		usage_error("--host, --port, --mcast and --mtu are for --driver udp or dpdk");
+	if (o->copybreak && strcmp(o->driver, "dpdk") != 0)
+		usage_error("--rx-copybreak is for --driver dpdk");
 	if (udp && o->join_at_s >= 0)
 		usage_error("--join-at is not supported with --driver %s yet", o->driver);
 	if (!o->port)

@@ -94,6 +94,7 @@ dp_dgram_open(struct gale_group *g, const struct gale_group_conf *c)
 	}
 	d->max_gaps = (uint32_t)GB_MIN((uint64_t)GW_MAX_NAK, (d->cap - 8) / 16);
 	d->window = GB_MIN(g->ring_bytes / 2, DG_MAX_WINDOW);
+	d->copybreak = c->net.rx_copybreak ? c->net.rx_copybreak : DG_COPYBREAK;
 	d->rng = gb_now_ns() ^ ((uint64_t)c->my_id << 32) ^ 0x9e3779b97f4a7c15ull;
 	g->dgram = d;
 	return 0;
@@ -160,11 +161,12 @@ dp_dgram_close(struct gale_group *g)
 	why[GB_MIN(off, sizeof(why) - 1)] = 0;
 	gb_log(g->log, GB_LOG_INFO, "GALE-DGRAM-STATS",
 	       "member %u: frames sent %llu received %llu dropped %llu (tx refused %llu), naks "
-	       "%llu, repairs %llu; drops by reason:%s",
+	       "%llu, repairs %llu, messages in place %llu; drops by reason:%s",
 	       d->my_id, (unsigned long long)c.frames_sent, (unsigned long long)c.frames_received,
 	       (unsigned long long)c.frames_dropped, (unsigned long long)c.tx_dropped,
 	       (unsigned long long)c.naks_sent, (unsigned long long)c.retrans_frames,
-	       off ? why : " none");
+	       (unsigned long long)c.rx_in_place, off ? why : " none");
+	dg_keep_close(g, d);
 	for (uint32_t k = 0; k < d->n; k++)
 		if (d->peers[k].region)
 			munmap(d->peers[k].region, dp_region_bytes(g->ring_bytes));
@@ -185,6 +187,7 @@ dp_dgram_counters(const struct gale_group *g, struct gale_counters *o)
 	o->naks_sent += R(c_naks);
 	o->retrans_frames += R(c_retrans);
 	o->tx_dropped += R(c_txdrop);
+	o->rx_in_place += R(c_inplace);
 #undef R
 }
 

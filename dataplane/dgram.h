@@ -34,6 +34,8 @@ void dp_dgram_close(struct gale_group *g);
 /* A peer's mirror region, once its first status arrived: 0, -EAGAIN, or
  * -GALE_ECONFIG / -GALE_EVERSION (it runs another configuration). */
 int dp_dgram_attach(struct gale_group *g, uint32_t id, const void **region);
+/* Member id's in-place slots (struct dp_inplace, group.h), or NULL. */
+const struct dp_inplace *dp_dgram_inplace(struct gale_group *g, uint32_t id);
 /* Receive and apply frames; returns the work done. Dataplane thread. */
 unsigned dp_dgram_rx(struct gale_group *g);
 /* Send what is due: own new records, status, NAKs, repairs. Dataplane thread. */

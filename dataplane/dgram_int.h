@@ -30,8 +30,16 @@
 #define DG_RQ 128		      /* repairs queued */
 #define DG_MAX_WINDOW (2ull << 20)    /* bytes in flight past the slowest member */
 #define DG_FINAL_COPIES 3	      /* the last status row, sent this many times */
+#define DG_KEEP 1024		      /* frames kept per mirror (in-place delivery) */
+#define DG_COPYBREAK 256	      /* default gale_net_conf.rx_copybreak */
 
 struct dg_range {
+	uint64_t from, to;
+};
+
+/* A received frame kept for in-place delivery: ring bytes [from, to) of a peer. */
+struct dg_kept {
+	void *buf; /* the driver's handle (rx_free) */
 	uint64_t from, to;
 };
 
@@ -59,6 +67,13 @@ struct dg_peer {
 	} prom[DG_PROMISES];
 	bool gap, want;
 	uint64_t nak_due, nak_backoff, nak_contig;
+	/* In-place delivery (dgram_keep.c); NULL where frames are not kept. */
+	struct dp_inplace *inplace; /* one per DP_REC_ALIGN of the ring */
+	struct dg_kept *kept;	    /* DG_KEEP, a FIFO */
+	uint32_t kept_head, kept_tail;
+	uint64_t hollow;    /* below: payloads may be in freed frames only (no relay) */
+	bool gone;	    /* left the view: its frames go once the app released ... */
+	uint64_t gone_mark; /* ... the deliveries handed out before (dq_prod then) */
 };
 
 struct dg_rq {
@@ -72,6 +87,7 @@ struct dp_dgram {
 	uint64_t group_hash, conf_hash;
 	uint32_t my_id, my_idx, n, mtu, cap, max_gaps;
 	uint64_t window;
+	uint32_t copybreak; /* payloads this long or longer are delivered in place */
 	struct dg_peer peers[GALE_MAX_MEMBERS];
 	/* Own sending. */
 	uint64_t sent, sent_epoch, frag_end;
@@ -85,12 +101,13 @@ struct dp_dgram {
 	/* The burst being built. */
 	unsigned n_tx, n_ctl;
 	struct drv_tx tx[DG_TX_BURST];
+	uint64_t tx_new[DG_TX_BURST]; /* a frame of new records: where they start */
 	uint8_t txh[DG_TX_BURST][64];
 	uint8_t ctl[DG_CTL_SLOTS][DG_CTL_BYTES];
 	struct drv_rx rx[DG_RX_BURST];
 	struct gw_frame f; /* scratch: the frame being decoded or encoded */
 	/* Counters (dataplane thread writes, anyone reads). */
-	_Atomic uint64_t c_sent, c_recv, c_dropped, c_naks, c_retrans, c_txdrop;
+	_Atomic uint64_t c_sent, c_recv, c_dropped, c_naks, c_retrans, c_txdrop, c_inplace;
 	_Atomic uint64_t drops[DG_DROP_MAX];
 };
 
@@ -129,6 +146,20 @@ rank_of(const struct gale_group *g, uint32_t id)
 			return (int)r;
 	return -1;
 }
+
+/* dgram_keep.c: in-place delivery. Slots and FIFO for a new mirror (none if
+ * the driver keeps no frames or the memory is short). */
+void dg_keep_init(struct gale_group *g, struct dp_dgram *d, struct dg_peer *q);
+/* Keep rx (ring bytes [from, to) of q) for in-place records: its handle, or
+ * NULL (copy them). */
+void *dg_keep_frame(struct gale_group *g, struct dp_dgram *d, struct dg_peer *q,
+		    const struct drv_rx *rx, uint64_t from, uint64_t to);
+/* Free the kept frames every member has released. */
+void dg_keep_release(struct gale_group *g, struct dp_dgram *d);
+/* Copy q's in-place payloads into its mirror (before relaying from it). */
+void dg_keep_materialize(struct gale_group *g, struct dg_peer *q);
+/* Free every kept frame and the slots (close). */
+void dg_keep_close(struct gale_group *g, struct dp_dgram *d);
 
 /* dgram_tx.c: hand the frames built so far to the driver. */
 void dg_flush(struct gale_group *g, struct dp_dgram *d);

@@ -185,7 +185,8 @@ rx_data(struct gale_group *g, struct dp_dgram *d, struct dg_peer *q, const struc
 }
 
 static void
-rx_batch(struct gale_group *g, struct dp_dgram *d, struct dg_peer *q, const struct gw_frame *f)
+rx_batch(struct gale_group *g, struct dp_dgram *d, struct dg_peer *q, const struct gw_frame *f,
+	 const struct drv_rx *rx)
 {
 	/* First where the records go: each at an aligned position inside the
 	 * ring, none crossing its end, positions never wrapping. */
@@ -224,16 +225,30 @@ rx_batch(struct gale_group *g, struct dp_dgram *d, struct dg_peer *q, const stru
 	uint64_t from = f->h.seq, to = p, lo;
 	if (!take(g, d, q, f->h.epoch, from, &to, &lo))
 		return;
-	/* Then each record's bytes at or past lo (and before to). */
+	/* Then each record's bytes at or past lo (and before to): a whole one
+	 * with a payload of copybreak bytes or more stays in the frame, kept
+	 * (dgram_keep.c), and only its header is copied. */
 	p = from;
 	off = 0;
+	bool keep = q->inplace != NULL, kept = false;
 	for (uint32_t i = 0; i < f->u.batch.count && p < to; i++) {
 		uint32_t lf;
 		memcpy(&lf, b + off, 4);
 		uint32_t len = lf & DP_REC_LEN_MASK;
 		uint64_t img = GW_REC_HDR + (uint64_t)len; /* the record's bytes in the ring */
 		uint64_t next = (lf & DP_REC_PAD) ? (p | g->ring_mask) + 1 : p + dp_rec_bytes(len);
-		if (p + img > lo) {
+		if (p >= lo && keep && !(lf & DP_REC_PAD) && len >= d->copybreak) {
+			if (!kept && !dg_keep_frame(g, d, q, rx, from, to))
+				keep = false; /* copy the rest */
+			kept = keep;
+		}
+		if (p >= lo && kept && !(lf & DP_REC_PAD) && len >= d->copybreak) {
+			uint64_t o = p & g->ring_mask;
+			memcpy(q->ring + o, b + off, GW_REC_HDR);
+			q->inplace[o / DP_REC_ALIGN] =
+				(struct dp_inplace){ .ptr = b + off + GW_REC_HDR, .pos = p };
+			dp_cnt_add(&d->c_inplace, 1);
+		} else if (p + img > lo) {
 			uint64_t s = lo > p ? lo - p : 0;
 			memcpy(q->ring + ((p + s) & g->ring_mask), b + off + s, img - s);
 		}
@@ -270,6 +285,7 @@ mirror_create(struct gale_group *g, struct dp_dgram *d, struct dg_peer *q,
 	for (uint32_t i = 0; i < s->n_init; i++)
 		q->row->member_ids[i] = s->init_ids[i];
 	q->row->ctl_port = s->ctl_port;
+	dg_keep_init(g, d, q);
 	return 0;
 }
 
@@ -468,6 +484,7 @@ rx_nak(struct gale_group *g, struct dp_dgram *d, struct dg_peer *from_peer,
 			return;
 		}
 		lo = t->hiwater > g->ring_bytes ? t->hiwater - g->ring_bytes : 0;
+		lo = GB_MAX(lo, t->hollow); /* payloads below went with their frames */
 		hi = t->contig;
 		flags |= GW_F_RELAY;
 	}
@@ -489,6 +506,7 @@ unsigned
 dp_dgram_rx(struct gale_group *g)
 {
 	struct dp_dgram *d = g->dgram;
+	dg_keep_release(g, d);
 	unsigned n = g->ops->rx(g->drv, d->rx, DG_RX_BURST);
 	for (unsigned i = 0; i < n; i++) {
 		struct gw_frame *f = &d->f;
@@ -507,7 +525,7 @@ dp_dgram_rx(struct gale_group *g)
 			rx_data(g, d, q, f);
 			break;
 		case GW_BATCH:
-			rx_batch(g, d, q, f);
+			rx_batch(g, d, q, f, &d->rx[i]);
 			break;
 		case GW_STATUS:
 			rx_status(g, d, q, f);

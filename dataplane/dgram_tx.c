@@ -18,8 +18,17 @@ dg_flush(struct gale_group *g, struct dp_dgram *d)
 		return;
 	unsigned ok = g->ops->tx(g->drv, d->tx, d->n_tx);
 	dp_cnt_add(&d->c_sent, ok);
-	if (ok < d->n_tx)
+	if (ok < d->n_tx) {
 		dp_cnt_add(&d->c_txdrop, d->n_tx - ok);
+		/* The driver's queue is full: not a loss on the network, back
+		 * pressure. New records refused go again from the first of them
+		 * (without a NAK's round trip); other frames are repaired as lost. */
+		for (unsigned i = ok; i < d->n_tx; i++)
+			if (d->tx_new[i] != UINT64_MAX) {
+				d->sent = GB_MIN(d->sent, d->tx_new[i]);
+				break;
+			}
+	}
 	d->n_tx = 0;
 	d->n_ctl = 0;
 }
@@ -35,6 +44,7 @@ queue_ctl(struct gale_group *g, struct dp_dgram *d, uint32_t dest)
 	if (!len)
 		return; /* cannot happen: the sizes were checked at open */
 	d->n_ctl++;
+	d->tx_new[d->n_tx] = UINT64_MAX;
 	struct drv_tx *t = &d->tx[d->n_tx++];
 	t->dest = dest;
 	t->n_iov = 1;
@@ -116,6 +126,7 @@ data_frame(struct gale_group *g, struct dp_dgram *d)
 	if (d->n_tx == DG_TX_BURST)
 		dg_flush(g, d);
 	struct drv_tx *t = &d->tx[d->n_tx];
+	d->tx_new[d->n_tx] = UINT64_MAX;
 	t->dest = DRV_DEST_ALL;
 	t->n_iov = 1;
 	t->iov[0] = (struct drv_iov){ d->txh[d->n_tx], GW_HDR };
@@ -145,6 +156,8 @@ send_raw(struct gale_group *g, struct dp_dgram *d, const uint8_t *ring, uint64_t
 		t->dest = dest;
 		t->iov[1] = (struct drv_iov){ ring + off, len };
 		t->n_iov = 2;
+		if (ring == g->ring && !flags)
+			d->tx_new[d->n_tx] = *from; /* a fragment of a new record */
 		seal(d, t, GW_DATA, flags, epoch, sender, len, *from);
 		*from += len;
 		n++;
@@ -201,6 +214,7 @@ send_new(struct gale_group *g, struct dp_dgram *d, uint64_t tail, uint64_t epoch
 			continue; /* fragments, next turn of the loop */
 		hdr[GW_HDR] = (uint8_t)count;
 		hdr[GW_HDR + 1] = (uint8_t)(count >> 8);
+		d->tx_new[d->n_tx] = start;
 		seal(d, t, GW_BATCH, 0, epoch, d->my_id, body, start);
 		d->sent = p;
 		n++;
@@ -229,8 +243,9 @@ send_repairs(struct gale_group *g, struct dp_dgram *d, unsigned budget)
 						  : q->base);
 		if (!own) {
 			uint64_t lo = q->hiwater > g->ring_bytes ? q->hiwater - g->ring_bytes : 0;
-			e->from = GB_MAX(e->from, lo);
+			e->from = GB_MAX(GB_MAX(e->from, lo), q->hollow);
 			e->to = GB_MIN(e->to, q->contig);
+			dg_keep_materialize(g, q); /* relayed from the mirror: payloads in it */
 		}
 		unsigned k = e->from < e->to ? send_raw(g, d, ring, &e->from, e->to, e->dest,
 							e->flags, e->epoch, q->id, budget - n)

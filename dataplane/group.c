@@ -229,9 +229,7 @@ attach_all(struct gale_group *g, uint64_t timeout_ns)
 			const void *region;
 			int rc = dp_attach(g, p->id, &region);
 			if (rc == 0) {
-				p->row = (const struct dp_row *)((const uint8_t *)region +
-								 DP_ROW_OFFSET);
-				p->ring = (const uint8_t *)region + DP_RING_OFFSET;
+				dp_peer_map(g, p, p->id, region);
 				g->view.members[r].pid = dp_peer_pid(g, p->id);
 				if (atomic_load_explicit(&p->row->state, memory_order_acquire) !=
 				    DP_STATE_RUNNING) {
@@ -636,7 +634,7 @@ gale_group_counters(const struct gale_group *g, struct gale_counters *o)
 	o->peer_failures = R(c_peer_failures);
 #undef R
 	o->frames_sent = o->frames_received = o->frames_dropped = 0;
-	o->naks_sent = o->retrans_frames = o->tx_dropped = 0;
+	o->naks_sent = o->retrans_frames = o->tx_dropped = o->rx_in_place = 0;
 	dp_dgram_counters(g, o);
 }
 
@@ -644,6 +642,14 @@ int
 dp_attach(struct gale_group *g, uint32_t id, const void **region)
 {
 	return g->dgram ? dp_dgram_attach(g, id, region) : g->ops->attach(g->drv, id, region);
+}
+
+void
+dp_peer_map(struct gale_group *g, struct dp_peer *p, uint32_t id, const void *region)
+{
+	p->row = (const struct dp_row *)((const uint8_t *)region + DP_ROW_OFFSET);
+	p->ring = (const uint8_t *)region + DP_RING_OFFSET;
+	p->inplace = g->dgram ? dp_dgram_inplace(g, id) : NULL;
 }
 
 int32_t

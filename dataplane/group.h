@@ -31,10 +31,22 @@ static_assert((DP_DQ_SIZE & (DP_DQ_SIZE - 1)) == 0, "delivery queue size is a po
 /* View change progress (dataplane thread). */
 enum dp_vc { DP_VC_NONE = 0, DP_VC_WEDGED, DP_VC_TRIM };
 
+/*
+ * In-place delivery (dgram.c, dpdk): for each DP_REC_ALIGN slot of a mirror
+ * ring, the payload of the record that starts at ring position `pos`, in a
+ * received frame the datagram layer keeps; ptr NULL or another pos: the
+ * payload is in the mirror, after the record's header.
+ */
+struct dp_inplace {
+	const uint8_t *ptr;
+	uint64_t pos;
+};
+
 /* One sender's ring as this member reads it (index = rank). Dataplane thread only. */
 struct dp_peer {
 	const struct dp_row *row;
 	const uint8_t *ring;
+	const struct dp_inplace *inplace; /* NULL: every payload is in the ring */
 	uint32_t id;
 	bool failed;	     /* its ring is not read any more (corrupt) */
 	bool suspected;	     /* reported to the control plane in this epoch */
@@ -184,6 +196,8 @@ dp_round_now(const struct gale_group *g)
 
 /* group.c: peer id's region (shm: mapped; datagram drivers: its mirror). */
 int dp_attach(struct gale_group *g, uint32_t id, const void **region);
+/* Point p at member id's region (from dp_attach): its row, ring, in-place slots. */
+void dp_peer_map(struct gale_group *g, struct dp_peer *p, uint32_t id, const void *region);
 int32_t dp_peer_pid(struct gale_group *g, uint32_t id);
 /* work_fp.c: one dataplane pass over a group; returns the work done. */
 unsigned dp_group_work(struct gale_group *g);

@@ -346,8 +346,7 @@ attach_new(struct gale_group *g, struct dp_peer *p, struct gale_member *m, uint3
 	}
 	memset(p, 0, sizeof(*p));
 	p->id = id;
-	p->row = (const struct dp_row *)((const uint8_t *)region + DP_ROW_OFFSET);
-	p->ring = (const uint8_t *)region + DP_RING_OFFSET;
+	dp_peer_map(g, p, id, region);
 	p->need_base = id != g->ctl->my_id;
 	p->hb_change_ns = now;
 	m->id = id;

@@ -229,7 +229,15 @@ dp_emit(struct gale_group *g, uint32_t rank, const struct dp_rec *h, uint32_t le
 {
 	struct dp_peer *p = &g->peers[rank];
 	uint32_t k = (uint32_t)(prod & (DP_DQ_SIZE - 1));
-	g->dq[k] = (struct gale_msg){ .data = h + 1,
+	const void *data = h + 1;
+	if (p->inplace) {
+		/* Delivered in place, from the received frame (dgram.c)? */
+		const struct dp_inplace *s =
+			&p->inplace[(p->deliv_pos & g->ring_mask) / DP_REC_ALIGN];
+		if (s->ptr && s->pos == p->deliv_pos)
+			data = s->ptr;
+	}
+	g->dq[k] = (struct gale_msg){ .data = data,
 				      .len = len,
 				      .sender = p->id,
 				      .seq = p->deliv_seq,

@@ -56,10 +56,11 @@ struct drv_tx {
 	struct drv_iov iov[DRV_TX_IOV];
 };
 
-/* A received frame: valid until the next rx() call. */
+/* A received frame: valid until the next rx() call (or, kept, until rx_free()). */
 struct drv_rx {
 	const uint8_t *data;
 	uint32_t len;
+	void *buf; /* the driver's buffer (rx_keep) */
 };
 
 /* Frame counters a datagram driver keeps (dataplane thread). */
@@ -123,6 +124,15 @@ struct drv_ops {
 	 * validates every byte. thread: the dataplane's. blocks: no.
 	 */
 	unsigned (*rx)(struct drv *d, struct drv_rx *out, unsigned max);
+	/*
+	 * In-place delivery: keep frame f's buffer past the next rx(), until
+	 * rx_free(handle). Returns the handle, or NULL when the driver keeps no
+	 * more now (its buffer pool runs low): the caller copies instead. NULL
+	 * op: frames are never kept (udp reuses its buffers).
+	 * thread: the dataplane's. blocks: no.
+	 */
+	void *(*rx_keep)(struct drv *d, const struct drv_rx *f);
+	void (*rx_free)(struct drv *d, void *handle);
 	/* Largest frame in bytes. */
 	uint32_t (*frame_max)(const struct drv *d);
 	void (*dgram_stats)(const struct drv *d, struct drv_dgram_stats *out);

@@ -30,8 +30,11 @@
  * rte_extmem_register and kept until completion (not done yet).
  *
  * Receive: a burst of mbufs, handed to the dataplane as pointers into the
- * mbufs, freed at the next rx() call; the dataplane copies each frame's
- * bytes into the sender's mirror ring.
+ * mbufs, freed at the next rx() call unless the dataplane keeps one
+ * (rx_keep: its records are delivered in place, from the mbuf, and it is
+ * freed once every member released them). At most DPDK_MAX_KEPT are kept at
+ * a time, so the PMD never runs out of mbufs to receive into: past that,
+ * the dataplane copies.
  */
 #include "../drv.h"
 
@@ -51,10 +54,12 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_pool_ops.h>
 
 #define DPDK_ETHERTYPE 0x88b5
 #define DPDK_BURST 64
-#define DPDK_MBUFS 8191
+#define DPDK_MBUFS 16383
+#define DPDK_MAX_KEPT 8192 /* mbufs the dataplane may keep (in-place delivery) */
 #define DPDK_RING_DESC 1024
 #define DPDK_LINK_WAIT_MS 10000
 #define DPDK_DEF_MTU 1500
@@ -73,6 +78,7 @@ struct drv {
 	struct rte_mbuf_ext_shared_info shinfo; /* of every external ring buffer */
 	struct rte_mbuf *held[DPDK_BURST];	/* received, freed at the next rx() */
 	unsigned n_held;
+	unsigned n_kept; /* kept by the dataplane (rx_keep) */
 	struct drv_dgram_stats st;
 };
 
@@ -129,6 +135,40 @@ name_hash(const char *s)
 	return h;
 }
 
+/*
+ * The mbuf pool. net_af_xdp registers the pool's memory as its UMEM, sized
+ * as (objects x object size) from the pool's start: the objects must be
+ * packed. A default pool without hugepages puts one 2.3 KiB mbuf per 4 KiB
+ * page (no object may cross a page), so the UMEM misses the upper part of
+ * the pool, and every mbuf from there that the PMD posts to the fill ring
+ * is dropped by the kernel: the fill ring drains and receive stops (all the
+ * sooner when the dataplane keeps mbufs, and more of the pool is in use).
+ * For af_xdp the objects are packed (no IOVA contiguity needed: the kernel
+ * copies on veth, and a NIC in zero-copy mode takes its pages as they are).
+ */
+static struct rte_mempool *
+pool_create(const char *name, const char *pmd, uint32_t room, int socket)
+{
+	if (strcmp(pmd, "net_af_xdp") != 0)
+		return rte_pktmbuf_pool_create(name, DPDK_MBUFS, 256, 0, (uint16_t)room, socket);
+	struct rte_mempool *mp = rte_mempool_create_empty(
+		name, DPDK_MBUFS, sizeof(struct rte_mbuf) + room, 256,
+		sizeof(struct rte_pktmbuf_pool_private), socket, RTE_MEMPOOL_F_NO_IOVA_CONTIG);
+	if (!mp)
+		return NULL;
+	struct rte_pktmbuf_pool_private priv = { .mbuf_data_room_size = (uint16_t)room };
+	if (rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(), NULL) != 0)
+		goto fail;
+	rte_pktmbuf_pool_init(mp, &priv);
+	if (rte_mempool_populate_default(mp) < 0 || mp->nb_mem_chunks != 1)
+		goto fail;
+	rte_mempool_obj_iter(mp, rte_pktmbuf_init, NULL);
+	return mp;
+fail:
+	rte_mempool_free(mp);
+	return NULL;
+}
+
 static int
 port_setup(struct drv *d, const struct gale_net_conf *net)
 {
@@ -162,10 +202,10 @@ port_setup(struct drv *d, const struct gale_net_conf *net)
 	uint32_t room = RTE_PKTMBUF_HEADROOM + mtu + RTE_ETHER_HDR_LEN + 64;
 	if (room < RTE_MBUF_DEFAULT_BUF_SIZE)
 		room = RTE_MBUF_DEFAULT_BUF_SIZE;
-	d->pool = rte_pktmbuf_pool_create(name, DPDK_MBUFS, 256, 0, (uint16_t)room,
-					  (int)rte_eth_dev_socket_id(d->port) < 0
-						  ? SOCKET_ID_ANY
-						  : rte_eth_dev_socket_id(d->port));
+	d->pool = pool_create(name, info.driver_name, room,
+			      (int)rte_eth_dev_socket_id(d->port) < 0
+				      ? SOCKET_ID_ANY
+				      : rte_eth_dev_socket_id(d->port));
 	if (!d->pool) {
 		gb_log(d->log, GB_LOG_ERR, "GALE-DRV-DPDK", "port %u: no mbuf pool: %s", d->port,
 		       rte_strerror(rte_errno));
@@ -423,11 +463,31 @@ dpdk_rx(struct drv *d, struct drv_rx *out, unsigned max)
 		d->held[d->n_held++] = m;
 		out[k].data = (const uint8_t *)(eh + 1);
 		out[k].len = m->data_len - RTE_ETHER_HDR_LEN;
+		out[k].buf = m;
 		d->st.rx_frames++;
 		d->st.rx_bytes += out[k].len;
 		k++;
 	}
 	return k;
+}
+
+/* One more reference: the free at the next rx() leaves it to rx_free(). */
+static void *
+dpdk_rx_keep(struct drv *d, const struct drv_rx *f)
+{
+	if (d->n_kept >= DPDK_MAX_KEPT)
+		return NULL;
+	struct rte_mbuf *m = f->buf;
+	rte_mbuf_refcnt_update(m, 1);
+	d->n_kept++;
+	return m;
+}
+
+static void
+dpdk_rx_free(struct drv *d, void *handle)
+{
+	rte_pktmbuf_free(handle);
+	d->n_kept--;
 }
 
 static void
@@ -442,6 +502,8 @@ const struct drv_ops drv_dpdk_ops = {
 	.close = dpdk_close,
 	.tx = dpdk_tx,
 	.rx = dpdk_rx,
+	.rx_keep = dpdk_rx_keep,
+	.rx_free = dpdk_rx_free,
 	.frame_max = dpdk_frame_max,
 	.dgram_stats = dpdk_stats,
 };

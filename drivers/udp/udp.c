@@ -427,6 +427,7 @@ udp_rx(struct drv *d, struct drv_rx *out, unsigned max)
 			/* Truncated (MSG_TRUNC in msg_flags): returned as received. */
 			out[got].data = d->rx_iov[k].iov_base;
 			out[got].len = d->rx_msg[k].msg_len;
+			out[got].buf = NULL; /* never kept: the buffers are reused */
 			d->st.rx_frames++;
 			d->st.rx_bytes += out[got].len;
 			got++;

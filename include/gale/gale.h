@@ -163,6 +163,12 @@ struct gale_net_conf {
 	 *  --no-pci --no-shconf -l 1 --vdev net_af_packet0,iface=eth0" */
 	const char *eal;
 	uint16_t port; /**< dpdk: the DPDK port id (0 = the first) */
+	/** dpdk: a message that arrived whole in one frame, with a payload of
+	 *  at least this many bytes, is delivered in place: gale_msg.data points
+	 *  into the received mbuf, kept until every member released the message.
+	 *  Shorter ones (and messages sent in fragments) are copied into the
+	 *  sender's mirror ring, as on udp. 0 = 256; UINT32_MAX = always copy. */
+	uint32_t rx_copybreak;
 };
 
 struct gale_group_conf {
@@ -230,6 +236,7 @@ struct gale_counters {
 	uint64_t naks_sent;	  /**< NAK frames (each names up to 64 gaps) */
 	uint64_t retrans_frames;  /**< frames re-sent to repair a gap */
 	uint64_t tx_dropped;	  /**< frames the kernel or NIC would not take */
+	uint64_t rx_in_place;	  /**< messages received to be delivered in place (dpdk) */
 };
 
 struct gale_node;

@@ -40,8 +40,10 @@ afpacket | afxdp)
         { echo "skipped: this build has no dpdk driver (DPDK was not found)"; exit 77; }
     pmd=net_af_packet0
     [ "$driver" = afxdp ] && pmd=net_af_xdp0
-    # Each member: its own EAL (no shared files), its cpu, the host's data NIC.
-    drv=(--driver dpdk --eal "--no-huge -m 128 --no-pci --no-shconf -l %c --vdev $pmd,iface=eth1")
+    # Each member: its own EAL (no shared files), its cpu, the host's data NIC;
+    # every message delivered in place from its mbuf (copybreak 1 byte).
+    drv=(--driver dpdk --rx-copybreak 1
+        --eal "--no-huge -m 128 --no-pci --no-shconf -l %c --vdev $pmd,iface=eth1")
     data=data ;;
 *) echo "unknown driver in '$what': valid: udp, afpacket, afxdp"; exit 2 ;;
 esac
@@ -118,12 +120,17 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 vc = ", ".join(f"epoch {v['epoch']}: {v['ms']:.1f} ms" for v in d.get("view_changes", []))
 print(f"{d['msgs']} messages, {d['msgs_per_s']:.0f} msgs/s; NAKs {d['naks']}, re-sent frames "
-      f"{d['retrans']}, frames dropped by the members {d['dropped_frames']}; "
+      f"{d['retrans']}, frames dropped by the members {d['dropped_frames']}, "
+      f"messages received in place {d['in_place']}; "
       f"bridge loss {sys.argv[2]} %: {sys.argv[3] or 0} frames dropped"
       + (f"; view changes: {vc}" if vc else ""))
 PY
 [ $rc -eq 0 ] || fail "gale-perf exited $rc"
 "$check" --mode "$mode" --expect-members "$members" "$dir" || fail "checker"
+if [ -n "$data" ]; then
+    python3 -c "import json,sys; sys.exit(json.load(open('$dir/out.json'))['in_place'] == 0)" ||
+        fail "no message was delivered in place"
+fi
 if [ "$loss" -gt 0 ]; then
     [ "$(lab_dropped)" -gt 0 ] || fail "the bridge dropped nothing: no loss was injected"
     python3 -c "import json,sys; sys.exit(json.load(open('$dir/out.json'))['retrans'] == 0)" ||
