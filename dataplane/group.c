@@ -218,9 +218,11 @@ attach_all(struct gale_group *g, uint64_t timeout_ns)
 	uint64_t t0 = gb_now_ns(), deadline = t0 + timeout_ns;
 	uint32_t missing;
 	int last = 0;
-	for (uint64_t pass = 1;; pass++) {
-		/* The control plane (galed) may watch this word already. */
-		atomic_store_explicit(&g->ctl->dp_heartbeat, pass, memory_order_relaxed);
+	for (;;) {
+		/* The control plane (galed) may watch the heartbeat already; over a
+		 * datagram driver, peers appear through their status rows and this
+		 * member sends its own. */
+		dp_group_keepalive(g);
 		missing = 0;
 		for (uint32_t r = 0; r < g->n; r++) {
 			struct dp_peer *p = &g->peers[r];
@@ -272,14 +274,7 @@ attach_all(struct gale_group *g, uint64_t timeout_ns)
 			       missing, last);
 			return -ETIMEDOUT;
 		}
-		if (g->dgram) {
-			/* Peers appear through their status rows; this one sends its own. */
-			dp_dgram_rx(g);
-			dp_dgram_tx(g);
-			gb_sleep_ns(100000);
-			continue;
-		}
-		gb_sleep_ns(200000);
+		gb_sleep_ns(g->dgram ? 100000 : 200000);
 	}
 }
 
