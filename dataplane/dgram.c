@@ -18,6 +18,8 @@
  *   - repairs for NAKs received: raw DATA from the ring (or, relaying for a
  *     member that failed, from the mirror), flagged RETRANS.
  *   - NAKs for gaps in the mirrors.
+ * Frames the driver refuses (its queue is full) are back pressure, not
+ * loss: new records go again from the first refused one (dg_flush).
  *
  * Receiving (dp_dgram_rx): every frame is decoded and validated (wire.c),
  * then checked against the view: sender, epoch, ring window. Data lands at
@@ -26,7 +28,9 @@
  * beyond. The mirror's tail is published (release) at the last whole record
  * below contig, and its promise (next_round) only once the tail the sender
  * sent with that promise is reached: a promise must cover every record
- * before it, here as in shared memory.
+ * before it, here as in shared memory. Where the driver can keep its
+ * buffers (dpdk), a record that came whole in one frame is delivered from
+ * it instead of copied (dgram_keep.c).
  *
  * Gaps: a gap is below the sender's known tail (from its status, heartbeats
  * and data) and not received. The first NAK waits a random 0..DG_NAK_DELAY
