@@ -8,6 +8,7 @@
 #define GALE_BENCH_PERF_HIST_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #define PH_SUB_BITS 5
 #define PH_SUB (1u << PH_SUB_BITS)
@@ -43,5 +44,12 @@ ph_add(struct perf_hist *h, uint64_t v, uint64_t n)
 void ph_merge(struct perf_hist *into, const struct perf_hist *from);
 /* Value at quantile q (0..1): the upper edge of its bucket, capped at max. */
 uint64_t ph_quantile(const struct perf_hist *h, double q);
+/*
+ * Print h (values in ns) as the JSON object every benchmark here reports
+ * (gale-perf and bench/peers): {"p50":..,"p90":..,"p99":..,"p999":..,
+ * "max":..,"count":..,"spectrum":[[50,us],[75,us],...,[99.999,us],[100,max]]}
+ * in microseconds; the spectrum is what the percentile plots draw.
+ */
+void ph_print_json(FILE *f, const struct perf_hist *h);
 
 #endif

@@ -504,9 +504,8 @@ us(uint64_t ns)
 static void
 print_lat_json(const struct perf_hist *h)
 {
-	printf("{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f,\"count\":%llu}",
-	       us(ph_quantile(h, 0.5)), us(ph_quantile(h, 0.9)), us(ph_quantile(h, 0.99)),
-	       us(ph_quantile(h, 0.999)), us(h->max), (unsigned long long)h->count);
+	fflush(stdout);
+	ph_print_json(stdout, h);
 }
 
 static void
