@@ -54,6 +54,7 @@ def summary(runs):
         "mb_per_s": stat(lambda r: r.get("mb_per_s", 0.0)),
         "cpu_us_per_msg": stat(lambda r: r["cpu_s_per_M"]),  # s per M = us per message
         "p50_us": stat(lambda r: r["lat_us"]["p50"]),
+        "p90_us": stat(lambda r: r["lat_us"]["p90"]),
         "p99_us": stat(lambda r: r["lat_us"]["p99"]),
         "p999_us": stat(lambda r: r["lat_us"]["p999"]),
         "backpressure": stat(lambda r: r.get("backpressure", 0)),

@@ -43,7 +43,7 @@ set xtics ("50%%" 2, "90%%" 10, "99%%" 100, "99.9%%" 1000, "99.99%%" 10000, "99.
 set xlabel "percentile"
 set ylabel "latency (us)"
 set grid
-set key top left
+set key outside right
 """
 
 

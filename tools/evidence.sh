@@ -70,6 +70,10 @@ python3 bench/plot.py "$out"
     echo
     sed 's/^/- /' "$out/sustained.txt"
     echo
+    echo "### Micro-benchmarks"
+    echo
+    python3 bench/micro/table.py "$out/micro.json"
+    echo
     echo "Micro-benchmarks: micro.json (Google Benchmark), micro.txt. Sweeps: sweep-*.jsonl"
     echo "(every run) and sweep-*.csv. Plots: plots/*.png, plots/*.svg."
     echo

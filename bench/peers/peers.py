@@ -9,6 +9,8 @@ Workload: N members (default 3) on this host, one sender, B-byte messages
 (default 64); every other member delivers every message. Systems:
   gale-shm-safe   Gale, shm driver, SAFE (total order + stability)
   gale-shm-fifo   Gale, shm driver, FIFO
+  gale-shm-safe-spin  (latency pass) SAFE with --idle spin: the members poll
+                  without sleeping (Gale's default backs off to 100 us sleeps)
   ring            the raw shared-memory SPSC ring (gale-perf --baseline: one
                   producer, one consumer, in the same invocation as gale-shm-safe)
   gale-udp-safe   Gale, udp driver on 127.0.0.1 (loss repair, SAFE; --mtu 8972)
@@ -42,7 +44,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 UDP = ["--mtu", "8972"]
 
 
-def systems(a, members):
+def systems(a, members, latency=False):
     perf = os.path.join(a.build, "bench", "gale-perf")
     zmq = os.path.join(a.build, "bench", "peers", "peer-zmq")
     cpg = os.path.join(a.build, "bench", "peers", "peer-cpg")
@@ -51,6 +53,11 @@ def systems(a, members):
     s = [
         ("gale-shm-safe", gale + ["--driver", "shm", "--mode", "safe", "--baseline"]),
         ("gale-shm-fifo", gale + ["--driver", "shm", "--mode", "fifo"]),
+    ]
+    if latency:  # one process per core: spinning costs nobody a core
+        s.append(("gale-shm-safe-spin", gale + ["--driver", "shm", "--mode", "safe",
+                                                "--idle", "spin"]))
+    s += [
         ("gale-udp-safe", gale + ["--driver", "udp", "--mode", "safe"] + UDP),
         ("gale-udp-fifo", gale + ["--driver", "udp", "--mode", "fifo"] + UDP),
     ]
@@ -65,7 +72,7 @@ def systems(a, members):
 def run_all(a, rate, duration, members):
     """{system: [runs]}; the ring comes from gale-shm-safe's --baseline."""
     out, missing = {}, {}
-    plan = systems(a, members)
+    plan = systems(a, members, latency=rate > 0)
     for i in range(a.runs):
         for name, cmd in plan:
             if name in missing:
@@ -92,7 +99,7 @@ def run_all(a, rate, duration, members):
     return out, missing
 
 
-ORDER = ["gale-shm-safe", "gale-shm-fifo", "ring", "gale-udp-safe", "gale-udp-fifo",
+ORDER = ["gale-shm-safe", "gale-shm-fifo", "gale-shm-safe-spin", "ring", "gale-udp-safe", "gale-udp-fifo",
          "zmq-ipc", "zmq-tcp", "cpg-agreed"]
 
 
