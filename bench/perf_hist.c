@@ -47,8 +47,9 @@ void
 ph_print_json(FILE *f, const struct perf_hist *h)
 {
 	static const double pct[] = { 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 99.999 };
-	fprintf(f, "{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f,"
-		   "\"count\":%llu,\"spectrum\":[",
+	fprintf(f,
+		"{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f,"
+		"\"count\":%llu,\"spectrum\":[",
 		(double)ph_quantile(h, 0.5) / 1e3, (double)ph_quantile(h, 0.9) / 1e3,
 		(double)ph_quantile(h, 0.99) / 1e3, (double)ph_quantile(h, 0.999) / 1e3,
 		(double)h->max / 1e3, (unsigned long long)h->count);

@@ -53,6 +53,10 @@ def gnuplot(outdir, name, body):
         p = subprocess.run(["gnuplot"], input=script + body, text=True, capture_output=True)
         if p.returncode != 0:
             sys.exit(f"plot: gnuplot failed on {name}: {p.stderr.strip()}")
+        if ext == "svg":  # gnuplot ends some lines with blanks
+            path = os.path.join(outdir, name + ".svg")
+            text = "\n".join(line.rstrip() for line in open(path).read().split("\n"))
+            open(path, "w").write(text)
 
 
 def throughput_size(d, outdir):
