@@ -2,22 +2,19 @@
 /* gale-perf's options: the usage text, and every flag parsed and checked (exit 2 naming the value).
  */
 #include "perf.h"
+#include "cli.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <sched.h>
-#include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define EXIT_USAGE 2
 
 static const char usage_text[] =
 	"usage: gale-perf [options]\n"
@@ -81,47 +78,7 @@ static const char usage_text[] =
 	"minority.\n"
 	"exit status: 0 ok, 1 the run failed (a member failed or an error), 2 bad usage\n";
 
-static void usage_error(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 static void parse_host(struct perf_opts *o, const char *s);
-
-static void
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("gale-perf: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\n(gale-perf --help lists every option)\n", stderr);
-	exit(EXIT_USAGE);
-}
-
-static uint64_t
-parse_u64(const char *flag, const char *s, uint64_t lo, uint64_t hi)
-{
-	char *end;
-	errno = 0;
-	if (!s || !*s || *s == '-' || *s == '+')
-		usage_error("%s '%s' is invalid: valid: an integer from %llu to %llu", flag,
-			    s ? s : "", (unsigned long long)lo, (unsigned long long)hi);
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || *end || v < lo || v > hi)
-		usage_error("%s '%s' is invalid: valid: an integer from %llu to %llu", flag, s,
-			    (unsigned long long)lo, (unsigned long long)hi);
-	return v;
-}
-
-static double
-parse_double(const char *flag, const char *s, double lo, double hi)
-{
-	char *end;
-	errno = 0;
-	double v = s && *s ? strtod(s, &end) : NAN;
-	if (!s || !*s || errno || *end || !(v >= lo && v <= hi))
-		usage_error("%s '%s' is invalid: valid: a number from %g to %g", flag, s ? s : "",
-			    lo, hi);
-	return v;
-}
 
 #define MAX_SIZE (16u << 20)
 
@@ -133,15 +90,15 @@ parse_size(struct perf_opts *o, const char *s)
 		char lo[32];
 		size_t n = (size_t)(dash - s);
 		if (n >= sizeof(lo))
-			usage_error("--size '%s' is invalid: valid: BYTES or MIN-MAX", s);
+			cli_usage_error("--size '%s' is invalid: valid: BYTES or MIN-MAX", s);
 		memcpy(lo, s, n);
 		lo[n] = 0;
-		o->size_min = (uint32_t)parse_u64("--size MIN", lo, 1, MAX_SIZE);
-		o->size_max = (uint32_t)parse_u64("--size MAX", dash + 1, 1, MAX_SIZE);
+		o->size_min = (uint32_t)cli_u64("--size MIN", lo, 1, MAX_SIZE);
+		o->size_max = (uint32_t)cli_u64("--size MAX", dash + 1, 1, MAX_SIZE);
 		if (o->size_min > o->size_max)
-			usage_error("--size '%s' is invalid: MIN is larger than MAX", s);
+			cli_usage_error("--size '%s' is invalid: MIN is larger than MAX", s);
 	} else {
-		o->size_min = o->size_max = (uint32_t)parse_u64("--size", s, 1, MAX_SIZE);
+		o->size_min = o->size_max = (uint32_t)cli_u64("--size", s, 1, MAX_SIZE);
 	}
 }
 
@@ -150,25 +107,25 @@ static void
 parse_fault(struct perf_opts *o, const char *flag, const char *arg, int sig)
 {
 	if (o->n_faults == PERF_MAX_FAULTS)
-		usage_error("%s: at most %d --kill, --stop, --cont and --cut in all", flag,
-			    PERF_MAX_FAULTS);
+		cli_usage_error("%s: at most %d --kill, --stop, --cont and --cut in all", flag,
+				PERF_MAX_FAULTS);
 	struct perf_fault *f = &o->faults[o->n_faults++];
 	f->sig = sig;
 	const char *at = strchr(arg, '@');
 	char idbuf[16];
 	size_t n = at ? (size_t)(at - arg) : 0;
 	if (!at || n == 0 || n >= sizeof(idbuf))
-		usage_error("%s '%s' is invalid: valid: MEMBER@SECONDS, e.g. 2@1.5", flag, arg);
+		cli_usage_error("%s '%s' is invalid: valid: MEMBER@SECONDS, e.g. 2@1.5", flag, arg);
 	memcpy(idbuf, arg, n);
 	idbuf[n] = 0;
 	char what[32];
 	snprintf(what, sizeof(what), "%s MEMBER", flag);
-	f->member = (uint32_t)parse_u64(what, idbuf, 0, GALE_MAX_MEMBERS - 1);
+	f->member = (uint32_t)cli_u64(what, idbuf, 0, GALE_MAX_MEMBERS - 1);
 	snprintf(what, sizeof(what), "%s SECONDS", flag);
 	if (strcmp(at + 1, "wedge") == 0 && sig == SIGKILL)
 		f->at_wedge = true; /* as soon as a view change is seen (the time is then) */
 	else
-		f->at_s = parse_double(what, at + 1, 0, 86400);
+		f->at_s = cli_double(what, at + 1, 0, 86400);
 }
 
 void
@@ -256,16 +213,17 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 				 .pin = true,
 				 .join_at_s = -1,
 				 .seed = 1 };
+	cli_init("gale-perf", "lists every option");
 	bool senders_set = false;
 	opterr = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case O_MEMBERS:
-			o->members = (uint32_t)parse_u64("--members", optarg, 1, GALE_MAX_MEMBERS);
+			o->members = (uint32_t)cli_u64("--members", optarg, 1, GALE_MAX_MEMBERS);
 			break;
 		case O_SENDERS:
-			o->senders = (uint32_t)parse_u64("--senders", optarg, 1, GALE_MAX_MEMBERS);
+			o->senders = (uint32_t)cli_u64("--senders", optarg, 1, GALE_MAX_MEMBERS);
 			senders_set = true;
 			break;
 		case O_SIZE:
@@ -273,22 +231,23 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 			break;
 		case O_MODE:
 			if (gale_mode_parse(optarg, &o->mode))
-				usage_error("--mode '%s' is invalid: valid: fifo, total, safe",
-					    optarg);
+				cli_usage_error("--mode '%s' is invalid: valid: fifo, total, safe",
+						optarg);
 			break;
 		case O_DURATION:
-			o->duration_s = parse_double("--duration", optarg, 0.001, 86400);
+			o->duration_s = cli_double("--duration", optarg, 0.001, 86400);
 			break;
 		case O_COUNT:
-			o->count = parse_u64("--count", optarg, 1, 1ull << 40);
+			o->count = cli_u64("--count", optarg, 1, 1ull << 40);
 			break;
 		case O_RATE:
-			o->rate = parse_double("--rate", optarg, 0, 1e9);
+			o->rate = cli_double("--rate", optarg, 0, 1e9);
 			break;
 		case O_IDLE:
 			if (gale_idle_parse(optarg, &o->idle))
-				usage_error("--idle '%s' is invalid: valid: spin, yield, backoff",
-					    optarg);
+				cli_usage_error(
+					"--idle '%s' is invalid: valid: spin, yield, backoff",
+					optarg);
 			o->idle_set = true;
 			break;
 		case O_THREADING:
@@ -297,16 +256,16 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 			else if (strcmp(optarg, "agent") == 0)
 				o->threading = GALE_THREADING_AGENT;
 			else
-				usage_error("--threading '%s' is invalid: valid: app, agent",
-					    optarg);
+				cli_usage_error("--threading '%s' is invalid: valid: app, agent",
+						optarg);
 			break;
 		case O_DRIVER:
 			if (strcmp(optarg, "shm") != 0 && strcmp(optarg, "udp") != 0 &&
 			    strcmp(optarg, "dpdk") != 0)
-				usage_error("--driver '%s' is invalid: valid: shm, udp, dpdk",
-					    optarg);
+				cli_usage_error("--driver '%s' is invalid: valid: shm, udp, dpdk",
+						optarg);
 			if (!gale_driver_available(optarg))
-				usage_error(
+				cli_usage_error(
 					"--driver %s is not in this build (see meson setup's summary)",
 					optarg);
 			o->driver = optarg;
@@ -315,21 +274,22 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 			parse_host(o, optarg);
 			break;
 		case O_PORT:
-			o->port = (uint32_t)parse_u64("--port", optarg, 1024, 65535 - 130);
+			o->port = (uint32_t)cli_u64("--port", optarg, 1024, 65535 - 130);
 			break;
 		case O_MCAST: {
 			struct in_addr a;
 			char ip[16];
 			const char *colon = strchr(optarg, ':');
 			if (!colon || (size_t)(colon - optarg) >= sizeof(ip))
-				usage_error("--mcast '%s' is invalid: valid: A.B.C.D:PORT", optarg);
+				cli_usage_error("--mcast '%s' is invalid: valid: A.B.C.D:PORT",
+						optarg);
 			memcpy(ip, optarg, (size_t)(colon - optarg));
 			ip[colon - optarg] = 0;
 			if (inet_pton(AF_INET, ip, &a) != 1 || (ntohl(a.s_addr) >> 28) != 14)
-				usage_error("--mcast '%s' is invalid: valid: a multicast group "
-					    "224.0.0.0-239.255.255.255 and :PORT",
-					    optarg);
-			parse_u64("--mcast PORT", colon + 1, 1, 65535);
+				cli_usage_error("--mcast '%s' is invalid: valid: a multicast group "
+						"224.0.0.0-239.255.255.255 and :PORT",
+						optarg);
+			cli_u64("--mcast PORT", colon + 1, 1, 65535);
 			o->mcast = optarg;
 			break;
 		}
@@ -337,14 +297,15 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 			o->eal = optarg;
 			break;
 		case O_MTU:
-			o->mtu = (uint32_t)parse_u64("--mtu", optarg, 256, 65507);
+			o->mtu = (uint32_t)cli_u64("--mtu", optarg, 256, 65507);
 			break;
 		case O_RING: {
-			uint64_t v = parse_u64("--ring-bytes", optarg, 65536, 1ull << 30);
+			uint64_t v = cli_u64("--ring-bytes", optarg, 65536, 1ull << 30);
 			if (v & (v - 1))
-				usage_error("--ring-bytes '%s' is invalid: valid: a power of two "
-					    "from 65536 to 1073741824",
-					    optarg);
+				cli_usage_error(
+					"--ring-bytes '%s' is invalid: valid: a power of two "
+					"from 65536 to 1073741824",
+					optarg);
 			o->ring_bytes = v;
 			break;
 		}
@@ -371,34 +332,34 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 			if (n < 1 || n > 40 ||
 			    strspn(optarg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP"
 					   "QRSTUVWXYZ0123456789_.-") != n)
-				usage_error("--group '%s' is invalid: valid: 1 to 40 of "
-					    "[A-Za-z0-9_.-]",
-					    optarg);
+				cli_usage_error("--group '%s' is invalid: valid: 1 to 40 of "
+						"[A-Za-z0-9_.-]",
+						optarg);
 			o->group = optarg;
 			break;
 		}
 		case O_JOINAT:
-			o->join_at_s = parse_double("--join-at", optarg, 0, 86400);
+			o->join_at_s = cli_double("--join-at", optarg, 0, 86400);
 			break;
 		case O_LOGDIR:
 			o->log_dir = optarg;
 			break;
 		case O_COPYBREAK:
-			o->copybreak = (uint32_t)parse_u64("--rx-copybreak", optarg, 1, 1u << 24);
+			o->copybreak = (uint32_t)cli_u64("--rx-copybreak", optarg, 1, 1u << 24);
 			break;
 		case O_HBTIMEOUT:
-			o->hb_timeout_ms = (uint32_t)parse_u64("--hb-timeout", optarg, 2, 600000);
+			o->hb_timeout_ms = (uint32_t)cli_u64("--hb-timeout", optarg, 2, 600000);
 			break;
 		case O_SEED:
-			o->seed = parse_u64("--seed", optarg, 0, UINT64_MAX);
+			o->seed = cli_u64("--seed", optarg, 0, UINT64_MAX);
 			break;
 		case O_JSON:
 			o->json = true;
 			break;
 		case O_GALED:
 			if (access(optarg, X_OK) != 0)
-				usage_error("--galed '%s' is invalid: not an executable file",
-					    optarg);
+				cli_usage_error("--galed '%s' is invalid: not an executable file",
+						optarg);
 			o->galed = optarg;
 			break;
 		case O_BASELINE:
@@ -416,57 +377,58 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 			fputs(usage_text, stdout);
 			exit(0);
 		case ':':
-			usage_error("%s needs a value", argv[optind - 1]);
+			cli_usage_error("%s needs a value", argv[optind - 1]);
 		default:
-			usage_error("unknown option '%s'", argv[optind - 1]);
+			cli_usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		usage_error("unexpected argument '%s'", argv[optind]);
+		cli_usage_error("unexpected argument '%s'", argv[optind]);
 	if (o->join_at_s >= 0 && o->members >= GALE_MAX_MEMBERS)
-		usage_error("--join-at needs room for one more member: --members at most %d",
-			    GALE_MAX_MEMBERS - 1);
+		cli_usage_error("--join-at needs room for one more member: --members at most %d",
+				GALE_MAX_MEMBERS - 1);
 	if (o->senders > o->members)
-		usage_error("--senders %u is invalid with --members %u: valid: 1 to %u", o->senders,
-			    o->members, o->members);
+		cli_usage_error("--senders %u is invalid with --members %u: valid: 1 to %u",
+				o->senders, o->members, o->members);
 	(void)senders_set;
 	if (o->duration_s > 0 && o->count)
-		usage_error("--duration and --count exclude each other: give one");
+		cli_usage_error("--duration and --count exclude each other: give one");
 	if (!o->duration_s && !o->count)
 		o->duration_s = 5;
 	for (unsigned i = 0; i < o->n_faults; i++) {
 		const struct perf_fault *f = &o->faults[i];
 		const char *name = f->sig == SIGKILL ? "kill" : f->sig == SIGSTOP ? "stop" : "cont";
 		if (f->member >= o->members)
-			usage_error("--%s member %u is invalid: valid: 0 to %u", name, f->member,
-				    o->members - 1);
+			cli_usage_error("--%s member %u is invalid: valid: 0 to %u", name,
+					f->member, o->members - 1);
 		bool stopped = false;
 		for (unsigned j = 0; j < i; j++)
 			stopped |= o->faults[j].member == f->member &&
 				   o->faults[j].sig == SIGSTOP && o->faults[j].at_s <= f->at_s;
 		if (f->sig == SIGCONT && !stopped)
-			usage_error("--cont %u@%g: no earlier --stop of member %u", f->member,
-				    f->at_s, f->member);
+			cli_usage_error("--cont %u@%g: no earlier --stop of member %u", f->member,
+					f->at_s, f->member);
 	}
 	uint64_t ring = o->ring_bytes ? o->ring_bytes : 16u << 20;
 	if (o->size_max > ring / 4)
-		usage_error("--size %u is larger than the largest message of a %llu-byte ring "
-			    "(%llu): give a larger --ring-bytes",
-			    o->size_max, (unsigned long long)ring, (unsigned long long)(ring / 4));
+		cli_usage_error("--size %u is larger than the largest message of a %llu-byte ring "
+				"(%llu): give a larger --ring-bytes",
+				o->size_max, (unsigned long long)ring,
+				(unsigned long long)(ring / 4));
 	bool udp = strcmp(o->driver, "udp") == 0 || strcmp(o->driver, "dpdk") == 0;
 	if ((strcmp(o->driver, "dpdk") == 0) != (o->eal != NULL))
-		usage_error("--eal goes with --driver dpdk, and --driver dpdk needs --eal");
+		cli_usage_error("--eal goes with --driver dpdk, and --driver dpdk needs --eal");
 	bool cuts = false;
 	for (unsigned i = 0; i < o->n_faults; i++)
 		cuts |= o->faults[i].sig == PERF_CUT;
 	if (cuts != (o->cut_cmd != NULL))
-		usage_error("--cut and --cut-cmd go together");
+		cli_usage_error("--cut and --cut-cmd go together");
 	if (!udp && (o->n_hosts || o->port || o->mcast || o->mtu))
-		usage_error("--host, --port, --mcast and --mtu are for --driver udp or dpdk");
+		cli_usage_error("--host, --port, --mcast and --mtu are for --driver udp or dpdk");
 	if (o->copybreak && strcmp(o->driver, "dpdk") != 0)
-		usage_error("--rx-copybreak is for --driver dpdk");
+		cli_usage_error("--rx-copybreak is for --driver dpdk");
 	if (udp && o->join_at_s >= 0)
-		usage_error("--join-at is not supported with --driver %s yet", o->driver);
+		cli_usage_error("--join-at is not supported with --driver %s yet", o->driver);
 	if (!o->port)
 		o->port = 30000 + (uint32_t)(getpid() % 195) * 128;
 	for (uint32_t i = 0; i <= o->members && i < GALE_MAX_MEMBERS + 1; i++) {
@@ -477,10 +439,10 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 	if (o->log_dir) {
 		struct stat st;
 		if (stat(o->log_dir, &st) != 0 && mkdir(o->log_dir, 0755) != 0)
-			usage_error("--log-dir '%s' cannot be created: %s", o->log_dir,
-				    strerror(errno));
+			cli_usage_error("--log-dir '%s' cannot be created: %s", o->log_dir,
+					strerror(errno));
 		if (stat(o->log_dir, &st) == 0 && !S_ISDIR(st.st_mode))
-			usage_error("--log-dir '%s' is not a directory", o->log_dir);
+			cli_usage_error("--log-dir '%s' is not a directory", o->log_dir);
 	}
 }
 
@@ -491,13 +453,13 @@ parse_host(struct perf_opts *o, const char *s)
 	const char *at = strchr(s, '@');
 	struct in_addr a;
 	if (o->n_hosts == GALE_MAX_MEMBERS)
-		usage_error("--host: at most %d", GALE_MAX_MEMBERS);
+		cli_usage_error("--host: at most %d", GALE_MAX_MEMBERS);
 	struct perf_host *h = &o->hosts[o->n_hosts];
 	if (!at || (size_t)(at - s) >= sizeof(h->netns) || strlen(at + 1) >= sizeof(h->ip) ||
 	    inet_pton(AF_INET, at + 1, &a) != 1 || strchr(s, '/'))
-		usage_error("--host '%s' is invalid: valid: NETNS@A.B.C.D (NETNS may be empty "
-			    "for this namespace)",
-			    s);
+		cli_usage_error("--host '%s' is invalid: valid: NETNS@A.B.C.D (NETNS may be empty "
+				"for this namespace)",
+				s);
 	memcpy(h->netns, s, (size_t)(at - s));
 	h->netns[at - s] = 0;
 	snprintf(h->ip, sizeof(h->ip), "%s", at + 1);
@@ -505,8 +467,8 @@ parse_host(struct perf_opts *o, const char *s)
 		char path[128];
 		snprintf(path, sizeof(path), "/run/netns/%s", h->netns);
 		if (access(path, F_OK) != 0)
-			usage_error("--host '%s': network namespace '%s' does not exist (%s)", s,
-				    h->netns, path);
+			cli_usage_error("--host '%s': network namespace '%s' does not exist (%s)",
+					s, h->netns, path);
 	}
 	o->n_hosts++;
 }

@@ -22,6 +22,7 @@
  * A message lost (a gap in the sequence numbers, or a tail missing at the
  * end marker) makes the run fail.
  */
+#include "cli.h"
 #include "perf_hist.h"
 
 #include <corosync/cpg.h>
@@ -29,11 +30,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <math.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -48,7 +46,6 @@
 #include <unistd.h>
 
 #define EXIT_FAILED 1
-#define EXIT_USAGE 2
 
 #define MAX_MEMBERS 64
 #define MAX_SIZE (1u << 20)
@@ -308,17 +305,6 @@ all_done(const struct member *m)
 	return true;
 }
 
-static void
-pin(uint32_t id)
-{
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	CPU_SET((int)(id % (uint32_t)(ncpu > 0 ? ncpu : 1)), &set);
-	if (sched_setaffinity(0, sizeof(set), &set))
-		fprintf(stderr, "peer-cpg: member %u: cannot pin: %s\n", id, strerror(errno));
-}
-
 /* Join the group and wait until the configuration change lists every member. */
 static int
 join(struct member *m)
@@ -369,7 +355,9 @@ run_member(const struct opts *o, struct shared *sh, uint32_t id)
 {
 	struct member m = { .o = o, .sh = sh, .me = &sh->slot[id], .id = id, .fd = -1 };
 	m.total = o->count ? o->count : UINT64_MAX;
-	pin(id);
+	int err = cli_pin(id);
+	if (err)
+		fprintf(stderr, "peer-cpg: member %u: cannot pin: %s\n", id, strerror(-err));
 	if (id == 0 && !(m.buf = calloc(1, o->size))) {
 		fprintf(stderr, "peer-cpg: member 0: out of memory\n");
 		return EXIT_FAILED;
@@ -682,46 +670,10 @@ static const char usage_text[] =
 	"  --help             this text\n"
 	"exit status: 0 ok, 1 the run failed or lost messages, 2 bad usage\n";
 
-static void usage_error(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-
-static void
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("peer-cpg: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\n(peer-cpg --help lists the options)\n", stderr);
-	exit(EXIT_USAGE);
-}
-
-static uint64_t
-parse_u64(const char *flag, const char *s, uint64_t lo, uint64_t hi)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (!*s || *end || errno || *s == '-' || v < lo || v > hi)
-		usage_error("%s '%s' is invalid: valid: an integer from %" PRIu64 " to %" PRIu64,
-			    flag, s, lo, hi);
-	return v;
-}
-
-static double
-parse_double(const char *flag, const char *s, double lo, double hi)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (!*s || *end || errno || !isfinite(v) || v < lo || v > hi)
-		usage_error("%s '%s' is invalid: valid: a number from %g to %g", flag, s, lo, hi);
-	return v;
-}
-
 static void
 parse_args(int argc, char **argv, struct opts *o)
 {
+	cli_init("peer-cpg", "lists the options");
 	*o = (struct opts){ .members = 3, .size = 64, .duration_s = 5 };
 	snprintf(o->group, sizeof(o->group), "peer-cpg-%d", (int)getpid());
 	bool have_count = false, have_duration = false;
@@ -743,35 +695,36 @@ parse_args(int argc, char **argv, struct opts *o)
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_MEMBERS:
-			o->members = (uint32_t)parse_u64("--members", optarg, 2, MAX_MEMBERS);
+			o->members = (uint32_t)cli_u64("--members", optarg, 2, MAX_MEMBERS);
 			break;
 		case O_SIZE:
-			o->size = (uint32_t)parse_u64("--size", optarg, sizeof(struct payload),
-						      MAX_SIZE);
+			o->size = (uint32_t)cli_u64("--size", optarg, sizeof(struct payload),
+						    MAX_SIZE);
 			break;
 		case O_COUNT:
-			o->count = parse_u64("--count", optarg, 1, UINT64_MAX - 1);
+			o->count = cli_u64("--count", optarg, 1, UINT64_MAX - 1);
 			have_count = true;
 			break;
 		case O_DURATION:
-			o->duration_s = parse_double("--duration", optarg, 0.001, 1e6);
+			o->duration_s = cli_double("--duration", optarg, 0.001, 1e6);
 			have_duration = true;
 			break;
 		case O_RATE:
-			o->rate = parse_double("--rate", optarg, 0, 1e9);
+			o->rate = cli_double("--rate", optarg, 0, 1e9);
 			break;
 		case O_GROUP:
 			if (!*optarg || strlen(optarg) >= CPG_MAX_NAME_LENGTH)
-				usage_error("--group '%s' is invalid: valid: 1 to %d bytes", optarg,
-					    CPG_MAX_NAME_LENGTH - 1);
+				cli_usage_error("--group '%s' is invalid: valid: 1 to %d bytes",
+						optarg, CPG_MAX_NAME_LENGTH - 1);
 			snprintf(o->group, sizeof(o->group), "%s", optarg);
 			break;
 		case O_DAEMON:
-			o->daemon_pid = (int)parse_u64("--daemon-pid", optarg, 1, INT32_MAX);
+			o->daemon_pid = (int)cli_u64("--daemon-pid", optarg, 1, INT32_MAX);
 			if (daemon_cpu_seconds(o->daemon_pid) < 0)
-				usage_error("--daemon-pid '%s' is invalid: /proc/%s/stat cannot be "
-					    "read",
-					    optarg, optarg);
+				cli_usage_error(
+					"--daemon-pid '%s' is invalid: /proc/%s/stat cannot be "
+					"read",
+					optarg, optarg);
 			break;
 		case O_JSON:
 			o->json = true;
@@ -780,15 +733,15 @@ parse_args(int argc, char **argv, struct opts *o)
 			fputs(usage_text, stdout);
 			exit(0);
 		case ':':
-			usage_error("%s needs a value", argv[optind - 1]);
+			cli_usage_error("%s needs a value", argv[optind - 1]);
 		default:
-			usage_error("unknown option '%s'", argv[optind - 1]);
+			cli_usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		usage_error("unexpected argument '%s'", argv[optind]);
+		cli_usage_error("unexpected argument '%s'", argv[optind]);
 	if (have_count && have_duration)
-		usage_error("--count and --duration exclude each other: give one");
+		cli_usage_error("--count and --duration exclude each other: give one");
 }
 
 static void

@@ -19,15 +19,14 @@
  * then the measured stream starts (t0). End: after its last message the
  * publisher sends end markers that carry how many it sent.
  */
+#include "cli.h"
 #include "perf_hist.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -41,7 +40,6 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#define EXIT_USAGE 2
 #define MAX_MEMBERS 64
 #define MIN_SIZE 16 /* send time + sequence number */
 #define MAX_SIZE (16u << 20)
@@ -115,45 +113,6 @@ stopping(void)
 	return atomic_load_explicit(&interrupted, memory_order_relaxed);
 }
 
-static void usage_error(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-
-static void
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("peer-zmq: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\n(peer-zmq --help lists every option)\n", stderr);
-	exit(EXIT_USAGE);
-}
-
-static uint64_t
-parse_u64(const char *flag, const char *s, uint64_t lo, uint64_t hi)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = 0;
-	if (*s && *s != '-' && *s != '+')
-		v = strtoull(s, &end, 10);
-	if (!*s || *s == '-' || *s == '+' || errno || *end || v < lo || v > hi)
-		usage_error("%s '%s' is invalid: valid: an integer from %llu to %llu", flag, s,
-			    (unsigned long long)lo, (unsigned long long)hi);
-	return v;
-}
-
-static double
-parse_double(const char *flag, const char *s, double lo, double hi)
-{
-	char *end;
-	errno = 0;
-	double v = *s ? strtod(s, &end) : NAN;
-	if (!*s || errno || *end || !(v >= lo && v <= hi))
-		usage_error("%s '%s' is invalid: valid: a number from %g to %g", flag, s, lo, hi);
-	return v;
-}
-
 enum { O_MEMBERS = 256, O_SIZE, O_COUNT, O_DURATION, O_RATE, O_TRANSPORT, O_JSON, O_HELP };
 
 static void
@@ -161,23 +120,23 @@ parse_one(struct opts *o, int c, const char *arg)
 {
 	switch (c) {
 	case O_MEMBERS:
-		o->members = (uint32_t)parse_u64("--members", arg, 2, MAX_MEMBERS);
+		o->members = (uint32_t)cli_u64("--members", arg, 2, MAX_MEMBERS);
 		break;
 	case O_SIZE:
-		o->size = (uint32_t)parse_u64("--size", arg, MIN_SIZE, MAX_SIZE);
+		o->size = (uint32_t)cli_u64("--size", arg, MIN_SIZE, MAX_SIZE);
 		break;
 	case O_COUNT:
-		o->count = parse_u64("--count", arg, 1, 1ull << 40);
+		o->count = cli_u64("--count", arg, 1, 1ull << 40);
 		break;
 	case O_DURATION:
-		o->duration_s = parse_double("--duration", arg, 0.001, 86400);
+		o->duration_s = cli_double("--duration", arg, 0.001, 86400);
 		break;
 	case O_RATE:
-		o->rate = parse_double("--rate", arg, 0, 1e9);
+		o->rate = cli_double("--rate", arg, 0, 1e9);
 		break;
 	case O_TRANSPORT:
 		if (strcmp(arg, "ipc") && strcmp(arg, "tcp"))
-			usage_error("--transport '%s' is invalid: valid: ipc, tcp", arg);
+			cli_usage_error("--transport '%s' is invalid: valid: ipc, tcp", arg);
 		o->tcp = !strcmp(arg, "tcp");
 		break;
 	case O_JSON:
@@ -203,20 +162,21 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "help", no_argument, 0, O_HELP },
 		{ 0, 0, 0, 0 },
 	};
+	cli_init("peer-zmq", "lists every option");
 	*o = (struct opts){ .members = 3, .size = 64 };
 	opterr = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		if (c == ':')
-			usage_error("%s needs a value", argv[optind - 1]);
+			cli_usage_error("%s needs a value", argv[optind - 1]);
 		if (c == '?')
-			usage_error("unknown option '%s'", argv[optind - 1]);
+			cli_usage_error("unknown option '%s'", argv[optind - 1]);
 		parse_one(o, c == 'h' ? O_HELP : c, optarg);
 	}
 	if (optind < argc)
-		usage_error("unexpected argument '%s'", argv[optind]);
+		cli_usage_error("unexpected argument '%s'", argv[optind]);
 	if (o->duration_s > 0 && o->count)
-		usage_error("--duration and --count exclude each other: give one");
+		cli_usage_error("--duration and --count exclude each other: give one");
 	if (!o->duration_s && !o->count)
 		o->duration_s = 5;
 }
@@ -236,16 +196,6 @@ cpu_seconds(int who)
 	getrusage(who, &ru);
 	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
 	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-static void
-pin(uint32_t i)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	CPU_SET(i % (uint32_t)(n > 0 ? n : 1), &set);
-	sched_setaffinity(0, sizeof(set), &set); /* best effort, as gale-perf */
 }
 
 /* gale-perf's default idle strategy (backoff): spin, then yield, then sleep
@@ -344,7 +294,7 @@ sub_main(const struct opts *o, struct shared *sh, uint32_t id)
 {
 	signal(SIGINT, SIG_IGN); /* ^C reaches the publisher, which ends the run */
 	signal(SIGTERM, SIG_DFL);
-	pin(id);
+	cli_pin(id); /* best effort, as gale-perf */
 	const char *ep = wait_endpoint(sh);
 	char *buf = malloc(o->size);
 	void *ctx = zmq_ctx_new();
@@ -638,7 +588,7 @@ print_result(const struct run *r, const struct result *res)
 static int
 publish(struct run *r)
 {
-	pin(0); /* before zmq_ctx_new(), so its I/O thread shares the core */
+	cli_pin(0); /* before zmq_ctx_new(), so its I/O thread shares the core */
 	r->buf = calloc(1, r->o->size);
 	if (!r->buf || pub_open(r)) {
 		atomic_store_explicit(&r->sh->endpoint_state, 2, memory_order_release); /* E1 */
