@@ -141,7 +141,7 @@ perf_baseline_run(const struct perf_opts *o, struct perf_result *out)
 			return -errno;
 		if (pids[i] == 0) {
 			if (o->pin)
-				pin(i);
+				(void)cli_pin((uint32_t)i);
 			if (i == 0)
 				producer(o, r, nslots, slot_bytes);
 			else

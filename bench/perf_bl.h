@@ -2,12 +2,13 @@
 /*
  * What both references of gale-perf --baseline share (perf_baseline.c, the
  * shared-memory ring; perf_udp_baseline.c, plain kernel UDP): the idle
- * strategy, the same as Gale's (spin, yield, or spin-yield-sleep backoff),
- * and pinning a process to a core. Independent of libgale on purpose.
+ * strategy, the same as Gale's (spin, yield, or spin-yield-sleep backoff);
+ * peer-zmq uses it too. Independent of libgale on purpose (pinning: cli_pin).
  */
 #ifndef GALE_BENCH_PERF_BL_H
 #define GALE_BENCH_PERF_BL_H
 
+#include "cli.h"
 #include "gale/gale.h"
 
 #include <sched.h>
@@ -48,16 +49,6 @@ bl_idle(struct bl_idle *s, unsigned work)
 		if (s->sleep_us < 100)
 			s->sleep_us *= 2;
 	}
-}
-
-static inline void
-pin(int cpu)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	CPU_SET(cpu % (n > 0 ? n : 1), &set);
-	sched_setaffinity(0, sizeof(set), &set);
 }
 
 #endif

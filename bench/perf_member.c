@@ -5,6 +5,7 @@
  * delivery log, report into its slot of the shared page.
  */
 #include "perf.h"
+#include "cli.h"
 #include "perf_log.h"
 
 #include <errno.h>
@@ -22,9 +23,7 @@
 uint64_t
 perf_now_ns(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return cli_now_ns();
 }
 
 /* splitmix64: the sizes of random-size runs. */

@@ -280,7 +280,7 @@ ub_member(const struct perf_opts *o, struct ub_shared *sh, uint32_t id)
 		return rc;
 	}
 	if (o->pin)
-		pin((int)id);
+		(void)cli_pin(id);
 	int fd = ub_socket(o, id);
 	if (fd < 0) {
 		fprintf(stderr, "gale-perf: baseline: member %u: cannot bind %.*s:%u: %s\n", id,

@@ -95,14 +95,6 @@ struct shared {
 	struct slot slot[MAX_MEMBERS];
 };
 
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static double
 cpu_seconds(void)
 {
@@ -195,7 +187,7 @@ on_deliver(cpg_handle_t h, const struct cpg_name *group, uint32_t nodeid, uint32
 	(void)nodeid;
 	(void)pid; /* only member 0 sends; the seq checks the rest */
 	struct member *m = member_of(h);
-	uint64_t now = now_ns();
+	uint64_t now = cli_now_ns();
 	struct payload p;
 	if (len < sizeof(p)) {
 		fprintf(stderr, "peer-cpg: member %u: a message of %zu bytes, too short\n", m->id,
@@ -246,7 +238,7 @@ static bool
 send_burst(struct member *m, uint64_t t_start, bool *finished)
 {
 	const struct opts *o = m->o;
-	uint64_t now = now_ns();
+	uint64_t now = cli_now_ns();
 	if (!o->count && now - t_start >= (uint64_t)(o->duration_s * 1e9)) {
 		*finished = true;
 		return false;
@@ -281,7 +273,7 @@ send_burst(struct member *m, uint64_t t_start, bool *finished)
 		atomic_fetch_add_explicit(&m->me->progress, 1, memory_order_relaxed);
 		/* Each send is a round trip to the daemon (tens of us): a clock read
 		 * per message, or the later ones of a burst would carry stale stamps. */
-		now = now_ns();
+		now = cli_now_ns();
 	}
 	return true;
 }
@@ -323,8 +315,8 @@ join(struct member *m)
 	}
 	struct cpg_name name = { .length = (uint32_t)strlen(m->o->group) };
 	memcpy(name.value, m->o->group, name.length);
-	uint64_t t0 = now_ns();
-	while ((rc = cpg_join(m->h, &name)) == CS_ERR_TRY_AGAIN && now_ns() - t0 < GIVE_UP_NS)
+	uint64_t t0 = cli_now_ns();
+	while ((rc = cpg_join(m->h, &name)) == CS_ERR_TRY_AGAIN && cli_now_ns() - t0 < GIVE_UP_NS)
 		usleep(1000);
 	if (rc != CS_OK) {
 		fprintf(stderr, "peer-cpg: member %u: cpg_join %s: %s\n", m->id, m->o->group,
@@ -332,7 +324,7 @@ join(struct member *m)
 		return -1;
 	}
 	while (m->view_size < m->o->members) {
-		if (now_ns() - t0 > GIVE_UP_NS) {
+		if (cli_now_ns() - t0 > GIVE_UP_NS) {
 			fprintf(stderr,
 				"peer-cpg: member %u: after 10 s the group lists %zu of %u members\n",
 				m->id, m->view_size, m->o->members);
@@ -377,7 +369,7 @@ run_member(const struct opts *o, struct shared *sh, uint32_t id)
 		cpg_dispatch(m.h, CS_DISPATCH_ALL);
 	}
 	double cpu0 = cpu_seconds();
-	m.t_last_ns = now_ns();
+	m.t_last_ns = cli_now_ns();
 	bool sender = id == 0, finished = !sender, end_sent = !sender, done = false;
 	for (;;) {
 		bool again = false; /* the sender may go on without waiting */
@@ -401,7 +393,7 @@ run_member(const struct opts *o, struct shared *sh, uint32_t id)
 			if (o->rate > 0 && !finished) {
 				uint64_t due =
 					t_start + (uint64_t)((double)m.me->sent * 1e9 / o->rate);
-				uint64_t now = now_ns();
+				uint64_t now = cli_now_ns();
 				wait_ns = due > now ? due - now : 0;
 				if (wait_ns > TRY_AGAIN_WAIT_NS)
 					wait_ns = TRY_AGAIN_WAIT_NS;
@@ -425,7 +417,7 @@ run_member(const struct opts *o, struct shared *sh, uint32_t id)
 			break;
 		if (atomic_load_explicit(&sh->abort_run, memory_order_relaxed))
 			break;
-		uint64_t now = now_ns();
+		uint64_t now = cli_now_ns();
 		if (now - m.t_last_ns > GIVE_UP_NS) {
 			if (!done) {
 				fprintf(stderr,
@@ -539,7 +531,7 @@ run(const struct opts *o, struct result *r)
 	}
 	/* Start once every member saw all the others join. */
 	uint32_t left = o->members;
-	uint64_t t_wait = now_ns();
+	uint64_t t_wait = cli_now_ns();
 	bool started = false;
 	for (;;) {
 		uint32_t joined = 0;
@@ -555,7 +547,7 @@ run(const struct opts *o, struct result *r)
 			left--;
 			break;
 		}
-		if (now_ns() - t_wait > JOIN_LIMIT_NS)
+		if (cli_now_ns() - t_wait > JOIN_LIMIT_NS)
 			break;
 		if (stop_signal)
 			stop_now(pids, o->members);
@@ -565,7 +557,7 @@ run(const struct opts *o, struct result *r)
 	double dcpu0 = -1, dcpu1 = -1;
 	if (started) {
 		dcpu0 = daemon_cpu_seconds(o->daemon_pid);
-		t0 = now_ns();
+		t0 = cli_now_ns();
 		/* R2: the start; each member's A1 pairs with it. */
 		atomic_store_explicit(&sh->t_start_ns, t0, memory_order_release);
 	} else {
@@ -574,7 +566,7 @@ run(const struct opts *o, struct result *r)
 		r->failed++;
 	}
 	/* Wait for the members; read the daemon's CPU as the last one is done; kill a hung run. */
-	uint64_t last_progress = 0, t_progress = now_ns();
+	uint64_t last_progress = 0, t_progress = cli_now_ns();
 	bool all = false, killed = false;
 	while (left) {
 		if (stop_signal)
@@ -598,7 +590,7 @@ run(const struct opts *o, struct result *r)
 			}
 			continue;
 		}
-		uint64_t now = now_ns(), progress = 0;
+		uint64_t now = cli_now_ns(), progress = 0;
 		bool every = true;
 		for (uint32_t i = 0; i < o->members; i++) {
 			progress +=

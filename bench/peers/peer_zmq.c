@@ -20,6 +20,7 @@
  * publisher sends end markers that carry how many it sent.
  */
 #include "cli.h"
+#include "perf_bl.h"
 #include "perf_hist.h"
 
 #include <assert.h>
@@ -181,14 +182,6 @@ parse_args(int argc, char **argv, struct opts *o)
 		o->duration_s = 5;
 }
 
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static double
 cpu_seconds(int who)
 {
@@ -196,32 +189,6 @@ cpu_seconds(int who)
 	getrusage(who, &ru);
 	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
 	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-/* gale-perf's default idle strategy (backoff): spin, then yield, then sleep
- * 1..100 us, doubling; any work resets it. */
-struct backoff {
-	unsigned spins;
-	unsigned sleep_us;
-};
-
-static void
-idle(struct backoff *b, unsigned work)
-{
-	if (work) {
-		b->spins = 0;
-		b->sleep_us = 1;
-	} else if (++b->spins <= 64) {
-#if defined(__x86_64__) || defined(__i386__)
-		__builtin_ia32_pause();
-#endif
-	} else if (b->spins <= 80) {
-		sched_yield();
-	} else {
-		usleep(b->sleep_us);
-		if (b->sleep_us < 100)
-			b->sleep_us *= 2;
-	}
 }
 
 static void
@@ -266,7 +233,7 @@ sub_loop(void *sock, const struct opts *o, struct slot *me, char *buf)
 			continue;
 		if (n < 0)
 			return errno == EAGAIN ? 1 : -1;
-		uint64_t now = now_ns(), t_ns, seq;
+		uint64_t now = cli_now_ns(), t_ns, seq;
 		if (n < MIN_SIZE)
 			continue; /* not ours */
 		memcpy(&t_ns, buf, 8);
@@ -425,7 +392,7 @@ warm_up(struct run *r)
 			fprintf(stderr, "peer-zmq: a subscriber ended before the run started\n");
 			return -1;
 		}
-		if (send_marker(r, now_ns(), SEQ_WARMUP))
+		if (send_marker(r, cli_now_ns(), SEQ_WARMUP))
 			return -1;
 		usleep(1000);
 	}
@@ -465,9 +432,9 @@ stream(struct run *r)
 {
 	const struct opts *o = r->o;
 	uint64_t dur_ns = (uint64_t)(o->duration_s * 1e9);
-	struct backoff bo = { 0, 1 };
+	struct bl_idle bo = { .kind = GALE_IDLE_BACKOFF, .sleep_us = 1 }; /* gale-perf's default */
 	while (!stopping()) {
-		uint64_t now = now_ns();
+		uint64_t now = cli_now_ns();
 		if (o->duration_s > 0 && now - r->t0 >= dur_ns)
 			return 0;
 		if (o->count && r->sent >= o->count)
@@ -475,7 +442,7 @@ stream(struct run *r)
 		int n = send_burst(r, now);
 		if (n < 0)
 			return -1;
-		idle(&bo, (unsigned)n);
+		bl_idle(&bo, (unsigned)n);
 	}
 	r->failed = true;
 	return 0; /* interrupted: ends in order, reports what it has, exit 1 */
@@ -495,9 +462,9 @@ total_received(struct run *r)
 static void
 finish(struct run *r)
 {
-	uint64_t last = UINT64_MAX, t_progress = now_ns(), t_marker = 0;
+	uint64_t last = UINT64_MAX, t_progress = cli_now_ns(), t_marker = 0;
 	while (reap(r, false)) {
-		uint64_t now = now_ns(), got = total_received(r);
+		uint64_t now = cli_now_ns(), got = total_received(r);
 		if (got != last) {
 			last = got;
 			t_progress = now;
@@ -597,7 +564,7 @@ publish(struct run *r)
 	if (warm_up(r))
 		return -1;
 	r->cpu0_s = cpu_seconds(RUSAGE_SELF);
-	r->t0 = now_ns();
+	r->t0 = cli_now_ns();
 	int rc = stream(r);
 	if (stopping())
 		fprintf(stderr, "peer-zmq: interrupted after %llu messages\n",
