@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-#include "idle.h"
+#include "base/idle.h"
 
-#include "clock.h"
-#include "compiler.h"
+#include "base/clock.h"
+#include "base/compiler.h"
 
 #include <sched.h>
 

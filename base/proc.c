@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "proc.h"
+#include "base/proc.h"
 
 #include <errno.h>
 #include <fcntl.h>

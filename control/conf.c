@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "conf.h"
 
+#include "base/net.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -50,22 +52,6 @@ parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 }
 
 static bool
-parse_addr(const char *s, struct sockaddr_in *out)
-{
-	char host[64];
-	const char *colon = strrchr(s, ':');
-	uint64_t port;
-	if (!colon || (size_t)(colon - s) >= sizeof(host) || !parse_u64(colon + 1, 1, 65535, &port))
-		return false;
-	memcpy(host, s, (size_t)(colon - s));
-	host[colon - s] = 0;
-	memset(out, 0, sizeof(*out));
-	out->sin_family = AF_INET;
-	out->sin_port = htons((uint16_t)port);
-	return inet_pton(AF_INET, host, &out->sin_addr) == 1;
-}
-
-static bool
 name_ok(const char *s)
 {
 	size_t n = strlen(s);
@@ -106,7 +92,7 @@ apply(struct galed_conf *c, const char *where, const char *key, const char *val)
 				val);
 		memcpy(idb, val, n);
 		idb[n] = 0;
-		if (!parse_u64(idb, 0, UINT32_MAX - 1, &v) || !parse_addr(at + 1, &m.sa))
+		if (!parse_u64(idb, 0, UINT32_MAX - 1, &v) || gb_parse_addr(at + 1, &m.sa) != 0)
 			return bad(
 				where,
 				"member '%s' is invalid: valid: ID@IP:PORT, e.g. 2@127.0.0.1:7402",
@@ -119,7 +105,7 @@ apply(struct galed_conf *c, const char *where, const char *key, const char *val)
 			return bad(where, "more than %d members", MBR_MAX);
 		c->members[c->n_members++] = m;
 	} else if (strcmp(key, "listen") == 0) {
-		if (!parse_addr(val, &c->listen))
+		if (gb_parse_addr(val, &c->listen) != 0)
 			return bad(where, "listen '%s' is invalid: valid: IP:PORT", val);
 		c->listen_set = true;
 	} else if (strcmp(key, "join") == 0) {

@@ -15,7 +15,7 @@
  * everything past the last floor: the floor never moves back.
  */
 static uint64_t
-free_floor(struct gale_group *g)
+free_floor(struct dp_group *g)
 {
 	uint64_t m = UINT64_MAX, epoch = g->app_view.epoch;
 	uint32_t me = g->app_view.my_rank;
@@ -35,7 +35,7 @@ free_floor(struct gale_group *g)
 }
 
 int
-gale_claim(struct gale_group *g, uint32_t len, void **buf)
+dp_claim(struct dp_group *g, uint32_t len, void **buf)
 {
 	if (gb_unlikely(atomic_load_explicit(&g->status, memory_order_relaxed) !=
 			GALE_STATUS_RUNNING))
@@ -73,7 +73,7 @@ gale_claim(struct gale_group *g, uint32_t len, void **buf)
 }
 
 int
-gale_commit(struct gale_group *g, uint32_t len, uint64_t *seq)
+dp_commit(struct dp_group *g, uint32_t len, uint64_t *seq)
 {
 	if (gb_unlikely(g->claim_pos == UINT64_MAX || len == 0 || len > g->claim_len))
 		return -EINVAL;
@@ -101,12 +101,12 @@ gale_commit(struct gale_group *g, uint32_t len, uint64_t *seq)
 		/* R3: the record is written; pairs with A3 in dp_group_work(). */
 		atomic_store_explicit(&g->commit_shared, g->commit_pos, memory_order_release);
 	else if (++g->unpublished >= g->publish_batch)
-		gale_flush(g);
+		dp_flush(g);
 	return 0;
 }
 
 int
-gale_flush(struct gale_group *g)
+dp_flush(struct dp_group *g)
 {
 	if (g->agent)
 		return 0; /* the agent publishes every commit it sees */
@@ -120,7 +120,7 @@ gale_flush(struct gale_group *g)
 }
 
 int
-gale_abort(struct gale_group *g)
+dp_abort(struct dp_group *g)
 {
 	if (g->claim_pos == UINT64_MAX)
 		return -EINVAL;
@@ -129,19 +129,19 @@ gale_abort(struct gale_group *g)
 }
 
 int
-gale_send(struct gale_group *g, const void *data, uint32_t len)
+dp_send(struct dp_group *g, const void *data, uint32_t len)
 {
 	void *buf;
-	int rc = gale_claim(g, len, &buf);
+	int rc = dp_claim(g, len, &buf);
 	if (rc)
 		return rc;
 	memcpy(buf, data, len);
-	return gale_commit(g, len, NULL);
+	return dp_commit(g, len, NULL);
 }
 
 /* The group stopped: report it once, unless deliveries are still queued or coming. */
 static int
-stopped(struct gale_group *g, uint32_t st, int max)
+stopped(struct dp_group *g, uint32_t st, int max)
 {
 	/* A5 again: the dataplane stored dq_prod before it released the status
 	 * (A10), so entries delivered before the stop are seen here. */
@@ -151,7 +151,7 @@ stopped(struct gale_group *g, uint32_t st, int max)
 		g->status_reported = st;
 		if (g->on_status) {
 			struct gale_group_status s;
-			gale_group_status(g, &s);
+			dp_group_status(g, &s);
 			g->on_status(g->cb_arg, &s);
 		}
 	}
@@ -168,7 +168,7 @@ stopped(struct gale_group *g, uint32_t st, int max)
  * the previous view asks the app for its state and publishes it for them.
  */
 static void
-give_state(struct gale_group *g, const struct gale_view *old, const struct gale_view *v)
+give_state(struct dp_group *g, const struct gale_view *old, const struct gale_view *v)
 {
 	bool adds = false;
 	uint32_t giver = UINT32_MAX;
@@ -203,12 +203,12 @@ give_state(struct gale_group *g, const struct gale_view *old, const struct gale_
 	gb_log(g->log, rc ? GB_LOG_ERR : GB_LOG_INFO, "GALE-STATE-SENT",
 	       "member %u %s the state (%lld bytes) for the members joining in view %llu%s%s",
 	       v->members[v->my_rank].id, rc ? "could not publish" : "published", (long long)len,
-	       (unsigned long long)v->epoch, rc ? ": " : "", rc ? gale_strerror(rc) : "");
+	       (unsigned long long)v->epoch, rc ? ": " : "", rc ? gb_strerror(rc) : "");
 	free(buf);
 }
 
 static void
-take_view(struct gale_group *g)
+take_view(struct dp_group *g)
 {
 	if (g->app_view.n_members)
 		give_state(g, &g->app_view, &g->next_view);
@@ -227,7 +227,7 @@ take_view(struct gale_group *g)
 }
 
 int
-gale_poll(struct gale_group *g, struct gale_msg *msgs, int max)
+dp_poll(struct dp_group *g, struct gale_msg *msgs, int max)
 {
 	if (!g->agent)
 		dp_group_work(g);
@@ -264,7 +264,7 @@ gale_poll(struct gale_group *g, struct gale_msg *msgs, int max)
 }
 
 int
-gale_release(struct gale_group *g, int n)
+dp_release(struct dp_group *g, int n)
 {
 	if (n < 0 || (uint64_t)n > g->dq_held)
 		return -EINVAL;
@@ -272,24 +272,4 @@ gale_release(struct gale_group *g, int n)
 	/* R4: the app is done with these entries; pairs with A4 in apply_releases(). */
 	atomic_store_explicit(&g->dq_released, g->dq_handed - g->dq_held, memory_order_release);
 	return 0;
-}
-
-int
-gale_poll_cb(struct gale_group *g, gale_deliver_fn fn, void *arg, int max)
-{
-	struct gale_msg batch[64];
-	int total = 0;
-	while (total < max) {
-		int want = max - total < 64 ? max - total : 64;
-		int n = gale_poll(g, batch, want);
-		if (n <= 0)
-			return total ? total : n;
-		for (int i = 0; i < n; i++)
-			fn(arg, &batch[i]);
-		gale_release(g, n);
-		total += n;
-		if (n < want)
-			break;
-	}
-	return total;
 }

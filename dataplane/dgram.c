@@ -63,7 +63,7 @@
 #include <sys/mman.h>
 
 int
-dp_dgram_open(struct gale_group *g, const struct gale_group_conf *c)
+dp_dgram_open(struct dp_group *g, const struct gale_group_conf *c)
 {
 	if (c->join_running) {
 		gb_log(g->log, GB_LOG_ERR, "GALE-CONF-INVALID",
@@ -106,13 +106,13 @@ dp_dgram_open(struct gale_group *g, const struct gale_group_conf *c)
 
 /* The digest peers must share (as the shm driver's header carries it). */
 void
-dp_dgram_set_conf_hash(struct gale_group *g, uint64_t h)
+dp_dgram_set_conf_hash(struct dp_group *g, uint64_t h)
 {
 	g->dgram->conf_hash = h;
 }
 
 int
-dp_dgram_attach(struct gale_group *g, uint32_t id, const void **region)
+dp_dgram_attach(struct dp_group *g, uint32_t id, const void **region)
 {
 	struct dp_dgram *d = g->dgram;
 	struct dg_peer *q = peer_of(d, id);
@@ -131,7 +131,7 @@ dp_dgram_attach(struct gale_group *g, uint32_t id, const void **region)
 }
 
 void
-dp_dgram_want(struct gale_group *g, uint32_t rank)
+dp_dgram_want(struct dp_group *g, uint32_t rank)
 {
 	struct dg_peer *q = peer_of(g->dgram, g->peers[rank].id);
 	if (q)
@@ -139,7 +139,7 @@ dp_dgram_want(struct gale_group *g, uint32_t rank)
 }
 
 void
-dp_dgram_close(struct gale_group *g)
+dp_dgram_close(struct dp_group *g)
 {
 	struct dp_dgram *d = g->dgram;
 	if (!d)
@@ -179,7 +179,7 @@ dp_dgram_close(struct gale_group *g)
 }
 
 void
-dp_dgram_counters(const struct gale_group *g, struct gale_counters *o)
+dp_dgram_counters(const struct dp_group *g, struct gale_counters *o)
 {
 	const struct dp_dgram *d = g->dgram;
 	if (!d)
@@ -196,7 +196,7 @@ dp_dgram_counters(const struct gale_group *g, struct gale_counters *o)
 }
 
 uint64_t
-dp_dgram_drops(const struct gale_group *g, unsigned reason)
+dp_dgram_drops(const struct dp_group *g, unsigned reason)
 {
 	const struct dp_dgram *d = g->dgram;
 	return d && reason < DG_DROP_MAX

@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-struct gale_group;
+struct dp_group;
 struct dp_dgram;
 
 /* Why a frame was dropped (after the decoder's own reasons, enum gw_err). */
@@ -28,27 +28,27 @@ enum dg_drop {
 };
 
 /* Set up the datagram layer for g (after the driver's open()); 0 or -errno. */
-int dp_dgram_open(struct gale_group *g, const struct gale_group_conf *c);
+int dp_dgram_open(struct dp_group *g, const struct gale_group_conf *c);
 /* Announce this member's last state, log the frame counters, free. */
-void dp_dgram_close(struct gale_group *g);
+void dp_dgram_close(struct dp_group *g);
 /* A peer's mirror region, once its first status arrived: 0, -EAGAIN, or
  * -GALE_ECONFIG / -GALE_EVERSION (it runs another configuration). */
-int dp_dgram_attach(struct gale_group *g, uint32_t id, const void **region);
+int dp_dgram_attach(struct dp_group *g, uint32_t id, const void **region);
 /* Member id's in-place slots (struct dp_inplace, group.h), or NULL. */
-const struct dp_inplace *dp_dgram_inplace(struct gale_group *g, uint32_t id);
+const struct dp_inplace *dp_dgram_inplace(struct dp_group *g, uint32_t id);
 /* Receive and apply frames; returns the work done. Dataplane thread. */
-unsigned dp_dgram_rx(struct gale_group *g);
+unsigned dp_dgram_rx(struct dp_group *g);
 /* Send what is due: own new records, status, NAKs, repairs. Dataplane thread. */
-unsigned dp_dgram_tx(struct gale_group *g);
+unsigned dp_dgram_tx(struct dp_group *g);
 /* A view change needs more of rank's ring than this member has (its trim):
  * ask every member for it. */
-void dp_dgram_want(struct gale_group *g, uint32_t rank);
+void dp_dgram_want(struct dp_group *g, uint32_t rank);
 /* Add the frame counters to *out. */
-void dp_dgram_counters(const struct gale_group *g, struct gale_counters *out);
+void dp_dgram_counters(const struct dp_group *g, struct gale_counters *out);
 /* Drops by reason (enum gw_err and enum dg_drop), for tests and logs. */
-uint64_t dp_dgram_drops(const struct gale_group *g, unsigned reason);
+uint64_t dp_dgram_drops(const struct dp_group *g, unsigned reason);
 const char *dp_dgram_drop_name(unsigned reason);
 /* The configuration digest every member's status carries (group.c). */
-void dp_dgram_set_conf_hash(struct gale_group *g, uint64_t h);
+void dp_dgram_set_conf_hash(struct dp_group *g, uint64_t h);
 
 #endif

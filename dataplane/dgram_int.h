@@ -139,7 +139,7 @@ peer_of(struct dp_dgram *d, uint32_t id)
 
 /* Rank of member id in the dataplane's current view, or -1. */
 static inline int
-rank_of(const struct gale_group *g, uint32_t id)
+rank_of(const struct dp_group *g, uint32_t id)
 {
 	for (uint32_t r = 0; r < g->n; r++)
 		if (g->peers[r].id == id)
@@ -149,21 +149,21 @@ rank_of(const struct gale_group *g, uint32_t id)
 
 /* dgram_keep.c: in-place delivery. Slots and FIFO for a new mirror (none if
  * the driver keeps no frames or the memory is short). */
-void dg_keep_init(struct gale_group *g, struct dp_dgram *d, struct dg_peer *q);
+void dg_keep_init(struct dp_group *g, struct dp_dgram *d, struct dg_peer *q);
 /* Keep rx (ring bytes [from, to) of q) for in-place records: its handle, or
  * NULL (copy them). */
-void *dg_keep_frame(struct gale_group *g, struct dp_dgram *d, struct dg_peer *q,
+void *dg_keep_frame(struct dp_group *g, struct dp_dgram *d, struct dg_peer *q,
 		    const struct drv_rx *rx, uint64_t from, uint64_t to);
 /* Free the kept frames every member has released. */
-void dg_keep_release(struct gale_group *g, struct dp_dgram *d);
+void dg_keep_release(struct dp_group *g, struct dp_dgram *d);
 /* Copy q's in-place payloads into its mirror (before relaying from it). */
-void dg_keep_materialize(struct gale_group *g, struct dg_peer *q);
+void dg_keep_materialize(struct dp_group *g, struct dg_peer *q);
 /* Free every kept frame and the slots (close). */
-void dg_keep_close(struct gale_group *g, struct dp_dgram *d);
+void dg_keep_close(struct dp_group *g, struct dp_dgram *d);
 
 /* dgram_tx.c: hand the frames built so far to the driver. */
-void dg_flush(struct gale_group *g, struct dp_dgram *d);
+void dg_flush(struct dp_group *g, struct dp_dgram *d);
 /* dgram_tx.c: queue this member's status row (a HEARTBEAT if `beat`). */
-void dg_send_status(struct gale_group *g, struct dp_dgram *d, bool beat, uint64_t now);
+void dg_send_status(struct dp_group *g, struct dp_dgram *d, bool beat, uint64_t now);
 
 #endif

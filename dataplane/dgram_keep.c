@@ -25,7 +25,7 @@
 #include <string.h>
 
 void
-dg_keep_init(struct gale_group *g, struct dp_dgram *d, struct dg_peer *q)
+dg_keep_init(struct dp_group *g, struct dp_dgram *d, struct dg_peer *q)
 {
 	if (!g->ops->rx_keep || d->copybreak > g->max_msg)
 		return;
@@ -40,14 +40,14 @@ dg_keep_init(struct gale_group *g, struct dp_dgram *d, struct dg_peer *q)
 }
 
 const struct dp_inplace *
-dp_dgram_inplace(struct gale_group *g, uint32_t id)
+dp_dgram_inplace(struct dp_group *g, uint32_t id)
 {
 	struct dg_peer *q = peer_of(g->dgram, id);
 	return q ? q->inplace : NULL;
 }
 
 void *
-dg_keep_frame(struct gale_group *g, struct dp_dgram *d, struct dg_peer *q, const struct drv_rx *rx,
+dg_keep_frame(struct dp_group *g, struct dp_dgram *d, struct dg_peer *q, const struct drv_rx *rx,
 	      uint64_t from, uint64_t to)
 {
 	(void)d;
@@ -65,7 +65,7 @@ dg_keep_frame(struct gale_group *g, struct dp_dgram *d, struct dg_peer *q, const
 /* The lowest freed position of the ring of the member at rank rq, over every
  * row of the view; false while a row is of another view. */
 static bool
-view_freed(struct gale_group *g, uint32_t rq, uint64_t *out)
+view_freed(struct dp_group *g, uint32_t rq, uint64_t *out)
 {
 	uint64_t m = UINT64_MAX;
 	for (uint32_t r = 0; r < g->n; r++) {
@@ -80,7 +80,7 @@ view_freed(struct gale_group *g, uint32_t rq, uint64_t *out)
 }
 
 static void
-free_head(struct gale_group *g, struct dg_peer *q)
+free_head(struct dp_group *g, struct dg_peer *q)
 {
 	struct dg_kept *k = &q->kept[q->kept_head];
 	g->ops->rx_free(g->drv, k->buf);
@@ -89,7 +89,7 @@ free_head(struct gale_group *g, struct dg_peer *q)
 }
 
 void
-dg_keep_release(struct gale_group *g, struct dp_dgram *d)
+dg_keep_release(struct dp_group *g, struct dp_dgram *d)
 {
 	for (uint32_t i = 0; i < d->n; i++) {
 		struct dg_peer *q = &d->peers[i];
@@ -118,7 +118,7 @@ dg_keep_release(struct gale_group *g, struct dp_dgram *d)
 }
 
 void
-dg_keep_materialize(struct gale_group *g, struct dg_peer *q)
+dg_keep_materialize(struct dp_group *g, struct dg_peer *q)
 {
 	if (!q->kept)
 		return;
@@ -146,7 +146,7 @@ dg_keep_materialize(struct gale_group *g, struct dg_peer *q)
 }
 
 void
-dg_keep_close(struct gale_group *g, struct dp_dgram *d)
+dg_keep_close(struct dp_group *g, struct dp_dgram *d)
 {
 	for (uint32_t i = 0; i < d->n; i++) {
 		struct dg_peer *q = &d->peers[i];

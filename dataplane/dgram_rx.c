@@ -14,7 +14,7 @@
 
 /* Publish the mirror's tail and promises as far as the bytes allow. */
 static void
-publish(struct gale_group *g, struct dg_peer *q)
+publish(struct dp_group *g, struct dg_peer *q)
 {
 	if (q->resync_to) {
 		if (q->contig < q->resync_to)
@@ -110,7 +110,7 @@ range_add(struct dg_peer *q, uint64_t from, uint64_t to)
  * q's ring, this member takes. 0 (*to may shrink) or a drop reason.
  */
 static unsigned
-data_window(struct gale_group *g, struct dg_peer *q, uint64_t e, uint64_t from, uint64_t *to)
+data_window(struct dp_group *g, struct dg_peer *q, uint64_t e, uint64_t from, uint64_t *to)
 {
 	if (!q->region)
 		return DG_DROP_EARLY;
@@ -142,7 +142,7 @@ data_window(struct gale_group *g, struct dg_peer *q, uint64_t e, uint64_t from, 
  * and counted.
  */
 static bool
-take(struct gale_group *g, struct dp_dgram *d, struct dg_peer *q, uint64_t e, uint64_t from,
+take(struct dp_group *g, struct dp_dgram *d, struct dg_peer *q, uint64_t e, uint64_t from,
      uint64_t *to, uint64_t *lo)
 {
 	unsigned why = data_window(g, q, e, from, to);
@@ -162,7 +162,7 @@ take(struct gale_group *g, struct dp_dgram *d, struct dg_peer *q, uint64_t e, ui
 
 /* The bytes up to `to` are written: publish what they complete. */
 static void
-received(struct gale_group *g, struct dp_dgram *d, struct dg_peer *q, uint64_t to)
+received(struct dp_group *g, struct dp_dgram *d, struct dg_peer *q, uint64_t to)
 {
 	q->known = GB_MAX(q->known, to);
 	dp_cnt_add(&d->c_recv, 1);
@@ -170,7 +170,7 @@ received(struct gale_group *g, struct dp_dgram *d, struct dg_peer *q, uint64_t t
 }
 
 static void
-rx_data(struct gale_group *g, struct dp_dgram *d, struct dg_peer *q, const struct gw_frame *f)
+rx_data(struct dp_group *g, struct dp_dgram *d, struct dg_peer *q, const struct gw_frame *f)
 {
 	uint64_t from = f->h.seq, to = from + f->u.data.len;
 	if ((from & g->ring_mask) + f->u.data.len > g->ring_bytes || to < from) {
@@ -185,7 +185,7 @@ rx_data(struct gale_group *g, struct dp_dgram *d, struct dg_peer *q, const struc
 }
 
 static void
-rx_batch(struct gale_group *g, struct dp_dgram *d, struct dg_peer *q, const struct gw_frame *f,
+rx_batch(struct dp_group *g, struct dp_dgram *d, struct dg_peer *q, const struct gw_frame *f,
 	 const struct drv_rx *rx)
 {
 	/* First where the records go: each at an aligned position inside the
@@ -260,8 +260,7 @@ rx_batch(struct gale_group *g, struct dp_dgram *d, struct dg_peer *q, const stru
 
 /* Its first status: check its configuration, make the mirror. */
 static unsigned
-mirror_create(struct gale_group *g, struct dp_dgram *d, struct dg_peer *q,
-	      const struct gw_status *s)
+mirror_create(struct dp_group *g, struct dp_dgram *d, struct dg_peer *q, const struct gw_status *s)
 {
 	if (s->layout_version != DP_LAYOUT_VERSION)
 		q->err = -GALE_EVERSION;
@@ -302,7 +301,7 @@ push_promise(struct dg_peer *q, uint64_t tail, uint64_t round)
 }
 
 static void
-rx_status(struct gale_group *g, struct dp_dgram *d, struct dg_peer *q, const struct gw_frame *f)
+rx_status(struct dp_group *g, struct dp_dgram *d, struct dg_peer *q, const struct gw_frame *f)
 {
 	const struct gw_status *s = &f->u.status;
 	uint64_t e = s->row_epoch;
@@ -392,7 +391,7 @@ rx_status(struct gale_group *g, struct dp_dgram *d, struct dg_peer *q, const str
 }
 
 static void
-rx_heartbeat(struct gale_group *g, struct dp_dgram *d, struct dg_peer *q, const struct gw_frame *f)
+rx_heartbeat(struct dp_group *g, struct dp_dgram *d, struct dg_peer *q, const struct gw_frame *f)
 {
 	uint64_t e = f->h.epoch;
 	if (e == 0 || e > g->view.epoch + 2) {
@@ -432,7 +431,7 @@ rq_push(struct dp_dgram *d, uint32_t dest, uint32_t idx, uint16_t flags, uint64_
 
 /* Bytes of this member's own ring no claim can be overwriting. */
 static uint64_t
-own_floor(struct gale_group *g, struct dp_dgram *d)
+own_floor(struct dp_group *g, struct dp_dgram *d)
 {
 	uint64_t f = g->peers[g->my_rank].freed;
 	for (uint32_t r = 0; r < g->n; r++) {
@@ -455,8 +454,7 @@ own_floor(struct gale_group *g, struct dp_dgram *d)
 }
 
 static void
-rx_nak(struct gale_group *g, struct dp_dgram *d, struct dg_peer *from_peer,
-       const struct gw_frame *f)
+rx_nak(struct dp_group *g, struct dp_dgram *d, struct dg_peer *from_peer, const struct gw_frame *f)
 {
 	struct dg_peer *t = peer_of(d, f->u.nak.target);
 	if (!t) {
@@ -503,7 +501,7 @@ rx_nak(struct gale_group *g, struct dp_dgram *d, struct dg_peer *from_peer,
 }
 
 unsigned
-dp_dgram_rx(struct gale_group *g)
+dp_dgram_rx(struct dp_group *g)
 {
 	struct dp_dgram *d = g->dgram;
 	dg_keep_release(g, d);

@@ -12,7 +12,7 @@
 #include <string.h>
 
 void
-dg_flush(struct gale_group *g, struct dp_dgram *d)
+dg_flush(struct dp_group *g, struct dp_dgram *d)
 {
 	if (!d->n_tx)
 		return;
@@ -35,7 +35,7 @@ dg_flush(struct gale_group *g, struct dp_dgram *d)
 
 /* A frame encoded whole into a control slot (status, NAK, heartbeat). */
 static void
-queue_ctl(struct gale_group *g, struct dp_dgram *d, uint32_t dest)
+queue_ctl(struct dp_group *g, struct dp_dgram *d, uint32_t dest)
 {
 	if (d->n_tx == DG_TX_BURST || d->n_ctl == DG_CTL_SLOTS)
 		dg_flush(g, d);
@@ -52,7 +52,7 @@ queue_ctl(struct gale_group *g, struct dp_dgram *d, uint32_t dest)
 }
 
 static uint64_t
-row_sum(const struct gale_group *g)
+row_sum(const struct dp_group *g)
 {
 	uint64_t s = 0;
 	for (uint32_t r = 0; r < g->n; r++)
@@ -63,7 +63,7 @@ row_sum(const struct gale_group *g)
 
 /* This member's status row, as a STATUS frame (or a HEARTBEAT if `beat`). */
 void
-dg_send_status(struct gale_group *g, struct dp_dgram *d, bool beat, uint64_t now)
+dg_send_status(struct dp_group *g, struct dp_dgram *d, bool beat, uint64_t now)
 {
 	const struct dp_row *row = g->row;
 	struct gw_frame *f = &d->f;
@@ -121,7 +121,7 @@ dg_send_status(struct gale_group *g, struct dp_dgram *d, bool beat, uint64_t now
 
 /* Start a DATA or BATCH frame of the burst; its header goes in txh. */
 static struct drv_tx *
-data_frame(struct gale_group *g, struct dp_dgram *d)
+data_frame(struct dp_group *g, struct dp_dgram *d)
 {
 	if (d->n_tx == DG_TX_BURST)
 		dg_flush(g, d);
@@ -144,7 +144,7 @@ seal(struct dp_dgram *d, struct drv_tx *t, uint8_t type, uint16_t flags, uint64_
 
 /* Raw ring bytes [*from, to) of `ring` as DATA frames, up to budget frames. */
 static unsigned
-send_raw(struct gale_group *g, struct dp_dgram *d, const uint8_t *ring, uint64_t *from, uint64_t to,
+send_raw(struct dp_group *g, struct dp_dgram *d, const uint8_t *ring, uint64_t *from, uint64_t to,
 	 uint32_t dest, uint16_t flags, uint64_t epoch, uint32_t sender, unsigned budget)
 {
 	unsigned n = 0;
@@ -167,7 +167,7 @@ send_raw(struct gale_group *g, struct dp_dgram *d, const uint8_t *ring, uint64_t
 
 /* New records of this member's ring, batched. */
 static unsigned
-send_new(struct gale_group *g, struct dp_dgram *d, uint64_t tail, uint64_t epoch, unsigned budget)
+send_new(struct dp_group *g, struct dp_dgram *d, uint64_t tail, uint64_t epoch, unsigned budget)
 {
 	unsigned n = 0;
 	/* In flight: at most `window` bytes past the slowest member's receipt. */
@@ -223,7 +223,7 @@ send_new(struct gale_group *g, struct dp_dgram *d, uint64_t tail, uint64_t epoch
 }
 
 static unsigned
-send_repairs(struct gale_group *g, struct dp_dgram *d, unsigned budget)
+send_repairs(struct dp_group *g, struct dp_dgram *d, unsigned budget)
 {
 	unsigned n = 0;
 	while (n < budget && d->rq_head != d->rq_tail) {
@@ -260,7 +260,7 @@ send_repairs(struct gale_group *g, struct dp_dgram *d, unsigned budget)
 
 /* NAKs for the mirrors' gaps that are due. */
 static unsigned
-send_naks(struct gale_group *g, struct dp_dgram *d, uint64_t now)
+send_naks(struct dp_group *g, struct dp_dgram *d, uint64_t now)
 {
 	unsigned n = 0;
 	for (uint32_t k = 0; k < d->n; k++) {
@@ -321,7 +321,7 @@ send_naks(struct gale_group *g, struct dp_dgram *d, uint64_t now)
 }
 
 unsigned
-dp_dgram_tx(struct gale_group *g)
+dp_dgram_tx(struct dp_group *g)
 {
 	struct dp_dgram *d = g->dgram;
 	const struct dp_row *row = g->row;

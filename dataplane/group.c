@@ -3,7 +3,7 @@
  * Group life cycle on the dataplane side: validate the configuration, open
  * this member's region and attach the initial view's, start serving, stop,
  * linger before a leave, close. gale_group_join() and gale_group_leave()
- * (control/embed.c) wrap these with the control plane.
+ * (api/group.c) wrap these with the control plane.
  */
 #include "group.h"
 #include "dgram.h"
@@ -97,7 +97,7 @@ check_conf(struct gb_logger *lg, const struct gale_group_conf *c)
 /* What every member must agree on; a peer with another digest is refused.
  * (The initial view is compared at attach: joiners come without one.) */
 static uint64_t
-conf_digest(const struct gale_group *g)
+conf_digest(const struct dp_group *g)
 {
 	uint64_t v[3] = { DP_LAYOUT_VERSION, g->mode, g->ring_bytes };
 	return gb_fnv1a64(v, sizeof(v));
@@ -105,7 +105,7 @@ conf_digest(const struct gale_group *g)
 
 /* A member of the same initial view must have started with the same one. */
 static bool
-same_initial_view(const struct gale_group *g, const struct dp_row *row)
+same_initial_view(const struct dp_group *g, const struct dp_row *row)
 {
 	if (row->n_members != g->n)
 		return false;
@@ -136,7 +136,7 @@ status_name(enum gale_status s)
 }
 
 void
-dp_group_stop(struct gale_group *g, enum gale_status st, uint32_t id, const char *why)
+dp_group_stop(struct dp_group *g, enum gale_status st, uint32_t id, const char *why)
 {
 	if (atomic_load_explicit(&g->status, memory_order_relaxed) != GALE_STATUS_RUNNING)
 		return;
@@ -164,7 +164,7 @@ dp_group_stop(struct gale_group *g, enum gale_status st, uint32_t id, const char
  * process owns this id, so an old block of the same name is stale.
  */
 static int
-ctl_create(struct gale_group *g, const struct gale_group_conf *c)
+ctl_create(struct dp_group *g, const struct gale_group_conf *c)
 {
 	dp_ctl_path(g->ctl_path, sizeof(g->ctl_path), c->name, c->my_id);
 	unlink(g->ctl_path);
@@ -199,7 +199,7 @@ ctl_create(struct gale_group *g, const struct gale_group_conf *c)
 }
 
 static void
-group_free(struct gale_group *g)
+group_free(struct dp_group *g)
 {
 	dp_dgram_close(g);
 	if (g->drv)
@@ -213,7 +213,7 @@ group_free(struct gale_group *g)
 
 /* Wait until every member of the view has published its region. */
 static int
-attach_all(struct gale_group *g, uint64_t timeout_ns)
+attach_all(struct dp_group *g, uint64_t timeout_ns)
 {
 	uint64_t t0 = gb_now_ns(), deadline = t0 + timeout_ns;
 	uint32_t missing;
@@ -256,7 +256,7 @@ attach_all(struct gale_group *g, uint64_t timeout_ns)
 				gb_log(g->log, GB_LOG_ERR, "GALE-JOIN-FAILED",
 				       "%s member %u's region cannot be used: %s",
 				       g->view.members[g->my_rank].id == p->id ? "self" : "peer",
-				       p->id, gale_strerror(rc));
+				       p->id, gb_strerror(rc));
 				return rc;
 			}
 			missing++;
@@ -279,15 +279,15 @@ attach_all(struct gale_group *g, uint64_t timeout_ns)
 }
 
 int
-dp_group_open(struct gale_node *node, const struct gale_group_conf *c, uint16_t ctl_port,
-	      struct gale_group **out)
+dp_group_open(struct dp_node *node, const struct gale_group_conf *c, uint16_t ctl_port,
+	      struct dp_group **out)
 {
 	if (!node || !out)
 		return -EINVAL;
 	int rc = check_conf(&node->log, c);
 	if (rc)
 		return rc;
-	struct gale_group *g = aligned_alloc(GB_CACHE_LINE, GB_ALIGN_UP(sizeof(*g), GB_CACHE_LINE));
+	struct dp_group *g = aligned_alloc(GB_CACHE_LINE, GB_ALIGN_UP(sizeof(*g), GB_CACHE_LINE));
 	if (!g)
 		return -ENOMEM;
 	memset(g, 0, sizeof(*g));
@@ -347,7 +347,7 @@ dp_group_open(struct gale_node *node, const struct gale_group_conf *c, uint16_t 
 	if (rc) {
 		gb_log(g->log, GB_LOG_ERR, "GALE-JOIN-FAILED",
 		       "group %s: cannot create member %u's %s region: %s", c->name, c->my_id,
-		       g->ops->name, gale_strerror(rc));
+		       g->ops->name, gb_strerror(rc));
 		free(g);
 		return rc;
 	}
@@ -365,7 +365,7 @@ dp_group_open(struct gale_node *node, const struct gale_group_conf *c, uint16_t 
 	if (rc) {
 		gb_log(g->log, GB_LOG_ERR, "GALE-JOIN-FAILED",
 		       "group %s: cannot create member %u's control block %s: %s", c->name,
-		       c->my_id, g->ctl_path, gale_strerror(rc));
+		       c->my_id, g->ctl_path, gb_strerror(rc));
 		group_free(g);
 		return rc;
 	}
@@ -417,7 +417,7 @@ dp_group_open(struct gale_node *node, const struct gale_group_conf *c, uint16_t 
 }
 
 int
-dp_group_start(struct gale_group *g)
+dp_group_start(struct dp_group *g)
 {
 	if (g->joining)
 		return dp_node_add_group(g->node, g); /* JOINING until a view has it */
@@ -431,12 +431,12 @@ dp_group_start(struct gale_group *g)
 	gb_log(g->log, GB_LOG_INFO, "GALE-VIEW-INSTALL",
 	       "group %s: member %u installed view %llu with %u members (%s)", g->name,
 	       g->view.members[g->my_rank].id, (unsigned long long)g->view.epoch, g->n,
-	       gale_mode_name(g->mode));
+	       dp_mode_name(g->mode));
 	return 0;
 }
 
 void
-dp_group_keepalive(struct gale_group *g)
+dp_group_keepalive(struct dp_group *g)
 {
 	if (g->dgram) {
 		dp_dgram_rx(g);
@@ -446,13 +446,13 @@ dp_group_keepalive(struct gale_group *g)
 }
 
 struct dp_ctl *
-dp_group_ctl(struct gale_group *g)
+dp_group_ctl(struct dp_group *g)
 {
 	return g->ctl;
 }
 
 uint16_t
-dp_group_peer_port(struct gale_group *g, uint32_t id)
+dp_group_peer_port(struct dp_group *g, uint32_t id)
 {
 	for (uint32_t r = 0; r < g->n; r++)
 		if (g->peers[r].id == id && g->peers[r].row)
@@ -464,7 +464,7 @@ dp_group_peer_port(struct gale_group *g, uint32_t id)
 }
 
 int
-dp_group_fetch_state(struct gale_group *g)
+dp_group_fetch_state(struct dp_group *g)
 {
 	void *data;
 	size_t len;
@@ -483,50 +483,38 @@ dp_group_fetch_state(struct gale_group *g)
 }
 
 struct gb_logger *
-dp_group_log(struct gale_group *g)
+dp_group_log(struct dp_group *g)
 {
 	return g->log;
 }
 
 uint64_t
-dp_group_join_timeout_ns(const struct gale_group *g)
+dp_group_join_timeout_ns(const struct dp_group *g)
 {
 	return g->join_timeout_ns;
 }
 
 uint64_t
-dp_group_fail_timeout_ns(const struct gale_group *g)
+dp_group_fail_timeout_ns(const struct dp_group *g)
 {
 	return g->fail_timeout_ns;
 }
 
 enum gale_mode
-dp_group_mode(const struct gale_group *g)
+dp_group_mode(const struct dp_group *g)
 {
 	return g->mode;
 }
 
 void
-dp_group_set_embed(struct gale_group *g, void *embed)
-{
-	g->embed = embed;
-}
-
-void
-dp_group_set_wake_fd(struct gale_group *g, int fd)
+dp_group_set_wake_fd(struct dp_group *g, int fd)
 {
 	g->ctl_wake_fd = fd;
 }
 
-void *
-dp_group_embed(const struct gale_group *g)
-{
-	return g->embed;
-}
-
 /* Everyone else in the app's view has released every message this member committed. */
 static bool
-ring_released(struct gale_group *g)
+ring_released(struct dp_group *g)
 {
 	for (uint32_t j = 0; j < g->app_n; j++) {
 		const struct dp_row *row = g->app_rows[j];
@@ -556,19 +544,19 @@ ring_released(struct gale_group *g)
  * delivered this member's messages, or 2 x fail_timeout.
  */
 void
-dp_group_linger(struct gale_group *g)
+dp_group_linger(struct dp_group *g)
 {
 	if (!g->agent)
-		gale_flush(g);
+		dp_flush(g);
 	uint64_t deadline = gb_now_ns() + 2 * g->fail_timeout_ns;
 	struct gale_msg m[64];
 	while (atomic_load_explicit(&g->status, memory_order_acquire) == GALE_STATUS_RUNNING &&
 	       gb_now_ns() < deadline) {
 		if (g->dq_held)
-			gale_release(g, (int)g->dq_held);
-		int n = gale_poll(g, m, 64);
+			dp_release(g, (int)g->dq_held);
+		int n = dp_poll(g, m, 64);
 		if (n > 0)
-			gale_release(g, n);
+			dp_release(g, n);
 		if (ring_released(g))
 			break;
 		if (n <= 0)
@@ -577,7 +565,7 @@ dp_group_linger(struct gale_group *g)
 }
 
 void
-dp_group_close(struct gale_group *g)
+dp_group_close(struct dp_group *g)
 {
 	dp_node_remove_group(g->node, g);
 	/* A stopped member keeps saying why it stopped; only a running one (or
@@ -592,29 +580,27 @@ dp_group_close(struct gale_group *g)
 }
 
 uint32_t
-gale_group_max_msg(const struct gale_group *g)
+dp_group_max_msg(const struct dp_group *g)
 {
 	return g->max_msg;
 }
 
-int
-gale_group_view(const struct gale_group *g, struct gale_view *out)
+void
+dp_group_view(const struct dp_group *g, struct gale_view *out)
 {
 	*out = g->app_view;
-	return 0;
 }
 
-int
-gale_group_status(const struct gale_group *g, struct gale_group_status *out)
+void
+dp_group_status(const struct dp_group *g, struct gale_group_status *out)
 {
 	out->status = atomic_load_explicit(&g->status, memory_order_acquire);
 	out->failed_id = atomic_load_explicit(&g->failed_id, memory_order_relaxed);
 	out->epoch = g->app_view.epoch;
-	return 0;
 }
 
 void
-gale_group_counters(const struct gale_group *g, struct gale_counters *o)
+dp_group_counters(const struct dp_group *g, struct gale_counters *o)
 {
 #define R(f) atomic_load_explicit(&g->f, memory_order_relaxed)
 	o->sent_msgs = R(c_sent_msgs);
@@ -634,13 +620,13 @@ gale_group_counters(const struct gale_group *g, struct gale_counters *o)
 }
 
 int
-dp_attach(struct gale_group *g, uint32_t id, const void **region)
+dp_attach(struct dp_group *g, uint32_t id, const void **region)
 {
 	return g->dgram ? dp_dgram_attach(g, id, region) : g->ops->attach(g->drv, id, region);
 }
 
 void
-dp_peer_map(struct gale_group *g, struct dp_peer *p, uint32_t id, const void *region)
+dp_peer_map(struct dp_group *g, struct dp_peer *p, uint32_t id, const void *region)
 {
 	p->row = (const struct dp_row *)((const uint8_t *)region + DP_ROW_OFFSET);
 	p->ring = (const uint8_t *)region + DP_RING_OFFSET;
@@ -648,7 +634,7 @@ dp_peer_map(struct gale_group *g, struct dp_peer *p, uint32_t id, const void *re
 }
 
 int32_t
-dp_peer_pid(struct gale_group *g, uint32_t id)
+dp_peer_pid(struct dp_group *g, uint32_t id)
 {
 	return g->ops->peer_pid ? g->ops->peer_pid(g->drv, id) : 0;
 }

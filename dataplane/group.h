@@ -4,7 +4,7 @@
  * the files of this folder share. Fields are grouped by the thread that
  * writes them; each group is on its own cache lines.
  *
- * Threads: the "app thread" is the one that calls gale_claim/commit/poll on
+ * Threads: the "app thread" is the one that calls dp_claim/commit/poll on
  * a group. The "dataplane thread" runs dp_group_work(): the app thread itself
  * with GALE_THREADING_APP, the node's agent with GALE_THREADING_AGENT.
  */
@@ -13,7 +13,8 @@
 
 #include "base/idle.h"
 #include "base/log.h"
-#include "ctl.h"
+#include "dataplane/ctl.h"
+#include "dataplane/dp.h"
 #include "drivers/drv.h"
 #include "layout.h"
 
@@ -63,11 +64,11 @@ struct dp_peer {
 	uint64_t hb_change_ns;
 };
 
-struct gale_node;
+struct dp_node;
 
-struct gale_group {
+struct dp_group {
 	/* Set at join, read-only after. */
-	struct gale_node *node;
+	struct dp_node *node;
 	const struct drv_ops *ops;
 	struct drv *drv;
 	struct dp_dgram *dgram; /* datagram drivers: mirrors and loss repair (dgram.c) */
@@ -89,7 +90,6 @@ struct gale_group {
 	void *cb_arg;
 	struct gb_logger *log;
 	char name[GALE_NAME_MAX + 1];
-	void *embed; /* the embedded control plane's state (control/embed.c) */
 	gale_state_get_fn on_state_get;
 	gale_state_put_fn on_state_put;
 	/* A joiner, until a view has it: the members it asks, and their ports. */
@@ -165,17 +165,17 @@ struct gale_group {
 	char ctl_path[96];
 };
 
-struct gale_node {
+struct dp_node {
 	struct gale_node_conf conf;
 	struct gb_logger log;
 	/* Groups the agent serves; a NULL slot is free. R6 (join) pairs with A6 (agent). */
-	_Atomic(struct gale_group *) groups[DP_MAX_GROUPS];
+	_Atomic(struct dp_group *) groups[DP_MAX_GROUPS];
 	pthread_t agent;
 	bool agent_running;
 	_Atomic bool stop;
 	_Atomic uint64_t agent_passes; /* full passes over groups; leave waits on it */
 	pthread_mutex_t lock;	       /* join/leave only, never the agent */
-	struct gb_idle app_idle;       /* gale_node_idle(): the app thread's */
+	struct gb_idle app_idle;       /* dp_node_idle(): the app thread's */
 	_Atomic int pin_result;	       /* AGENT + pin: 1 pinned, -errno failed; R11/A11 */
 };
 
@@ -189,38 +189,38 @@ dp_cnt_add(_Atomic uint64_t *c, uint64_t v)
 
 /* The round this member's next published records get (dataplane thread). */
 static inline uint64_t
-dp_round_now(const struct gale_group *g)
+dp_round_now(const struct dp_group *g)
 {
 	return GB_MAX(g->own_next_round, g->max_peer_round);
 }
 
 /* group.c: peer id's region (shm: mapped; datagram drivers: its mirror). */
-int dp_attach(struct gale_group *g, uint32_t id, const void **region);
+int dp_attach(struct dp_group *g, uint32_t id, const void **region);
 /* Point p at member id's region (from dp_attach): its row, ring, in-place slots. */
-void dp_peer_map(struct gale_group *g, struct dp_peer *p, uint32_t id, const void *region);
-int32_t dp_peer_pid(struct gale_group *g, uint32_t id);
+void dp_peer_map(struct dp_group *g, struct dp_peer *p, uint32_t id, const void *region);
+int32_t dp_peer_pid(struct dp_group *g, uint32_t id);
 /* work_fp.c: one dataplane pass over a group; returns the work done. */
-unsigned dp_group_work(struct gale_group *g);
+unsigned dp_group_work(struct dp_group *g);
 /* work_fp.c: the record at p->deliv_pos (skipping pads), NULL if none or corrupt. */
-const struct dp_rec *dp_peek(struct gale_group *g, struct dp_peer *p, uint32_t *len_out);
+const struct dp_rec *dp_peek(struct dp_group *g, struct dp_peer *p, uint32_t *len_out);
 /* work_fp.c: queue rank's record h for delivery at queue index prod. */
-void dp_emit(struct gale_group *g, uint32_t rank, const struct dp_rec *h, uint32_t len,
+void dp_emit(struct dp_group *g, uint32_t rank, const struct dp_rec *h, uint32_t len,
 	     uint64_t prod);
 /* work_fp.c: publish own records committed up to `upto` (dataplane thread). */
-unsigned dp_sequence_own(struct gale_group *g, uint64_t upto);
+unsigned dp_sequence_own(struct dp_group *g, uint64_t upto);
 /* group.c: stop the group with a status and the member that caused it. */
-void dp_group_stop(struct gale_group *g, enum gale_status st, uint32_t id, const char *why);
+void dp_group_stop(struct dp_group *g, enum gale_status st, uint32_t id, const char *why);
 /* viewchange.c: serve the control channel; returns the work done. */
-unsigned dp_ctl_work(struct gale_group *g);
+unsigned dp_ctl_work(struct dp_group *g);
 /* viewchange.c: post an event to the control plane (false: ring full, counted). */
-bool dp_ctl_post(struct gale_group *g, const struct dp_evt *e);
+bool dp_ctl_post(struct dp_group *g, const struct dp_evt *e);
 /* viewchange.c: report a peer as failed to the control plane, once per epoch. */
-void dp_suspect(struct gale_group *g, uint32_t rank, const char *why);
+void dp_suspect(struct dp_group *g, uint32_t rank, const char *why);
 /* viewchange.c: the wedged or installing part of a pass. */
-unsigned dp_vc_work(struct gale_group *g);
+unsigned dp_vc_work(struct dp_group *g);
 /* node.c: agent start/stop, registration. */
-int dp_node_add_group(struct gale_node *node, struct gale_group *g);
-void dp_node_remove_group(struct gale_node *node, struct gale_group *g);
+int dp_node_add_group(struct dp_node *node, struct dp_group *g);
+void dp_node_remove_group(struct dp_node *node, struct dp_group *g);
 /* node.c: pin the calling thread to a CPU through hwloc (0 or -errno). */
 int dp_pin_thread(struct gb_logger *log, int cpu);
 

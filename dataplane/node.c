@@ -57,12 +57,12 @@ out:
 static void *
 agent_main(void *arg)
 {
-	struct gale_node *node = arg;
+	struct dp_node *node = arg;
 	struct gb_idle idle;
 	gb_idle_init(&idle, (enum gb_idle_kind)node->conf.idle, node->conf.idle_max_ns);
 	if (node->conf.pin) {
 		int rc = dp_pin_thread(&node->log, node->conf.cpu);
-		/* R11: pairs with A11 in gale_node_create(), which refuses the node on failure. */
+		/* R11: pairs with A11 in dp_node_create(), which refuses the node on failure. */
 		atomic_store_explicit(&node->pin_result, rc ? rc : 1, memory_order_release);
 		if (rc)
 			return NULL;
@@ -71,7 +71,7 @@ agent_main(void *arg)
 		unsigned work = 0;
 		for (unsigned i = 0; i < DP_MAX_GROUPS; i++) {
 			/* A6: pairs with R6 in dp_node_add_group(); the group is initialised. */
-			struct gale_group *g =
+			struct dp_group *g =
 				atomic_load_explicit(&node->groups[i], memory_order_acquire);
 			if (g)
 				work += dp_group_work(g);
@@ -87,7 +87,7 @@ agent_main(void *arg)
 }
 
 int
-gale_node_create(const struct gale_node_conf *conf, struct gale_node **out)
+dp_node_create(const struct gale_node_conf *conf, struct dp_node **out)
 {
 	struct gale_node_conf def = { 0 };
 	if (!out)
@@ -120,7 +120,7 @@ gale_node_create(const struct gale_node_conf *conf, struct gale_node **out)
 		       conf->cpu, ncpu - 1);
 		return -EINVAL;
 	}
-	struct gale_node *node = calloc(1, sizeof(*node));
+	struct dp_node *node = calloc(1, sizeof(*node));
 	if (!node)
 		return -ENOMEM;
 	node->conf = *conf;
@@ -157,7 +157,7 @@ fail:
 }
 
 int
-dp_node_add_group(struct gale_node *node, struct gale_group *g)
+dp_node_add_group(struct dp_node *node, struct dp_group *g)
 {
 	int rc = -ENOSPC;
 	pthread_mutex_lock(&node->lock);
@@ -177,7 +177,7 @@ dp_node_add_group(struct gale_node *node, struct gale_group *g)
 }
 
 void
-dp_node_remove_group(struct gale_node *node, struct gale_group *g)
+dp_node_remove_group(struct dp_node *node, struct dp_group *g)
 {
 	pthread_mutex_lock(&node->lock);
 	for (unsigned i = 0; i < DP_MAX_GROUPS; i++)
@@ -196,15 +196,10 @@ dp_node_remove_group(struct gale_node *node, struct gale_group *g)
 }
 
 void
-gale_node_destroy(struct gale_node *node)
+dp_node_destroy(struct dp_node *node)
 {
 	if (!node)
 		return;
-	for (unsigned i = 0; i < DP_MAX_GROUPS; i++) {
-		struct gale_group *g = atomic_load_explicit(&node->groups[i], memory_order_relaxed);
-		if (g)
-			gale_group_leave(g);
-	}
 	if (node->agent_running) {
 		atomic_store_explicit(&node->stop, true, memory_order_release);
 		pthread_join(node->agent, NULL);
@@ -213,35 +208,14 @@ gale_node_destroy(struct gale_node *node)
 	free(node);
 }
 
-void
-gale_node_counters(const struct gale_node *node, struct gale_counters *out)
+struct gb_logger *
+dp_node_log(struct dp_node *node)
 {
-	memset(out, 0, sizeof(*out));
-	/* Under the lock: a group cannot be freed by gale_group_leave() meanwhile. */
-	pthread_mutex_lock(&((struct gale_node *)node)->lock);
-	for (unsigned i = 0; i < DP_MAX_GROUPS; i++) {
-		struct gale_group *g = atomic_load_explicit(&((struct gale_node *)node)->groups[i],
-							    memory_order_acquire);
-		if (!g)
-			continue;
-		struct gale_counters c;
-		gale_group_counters(g, &c);
-		out->sent_msgs += c.sent_msgs;
-		out->sent_bytes += c.sent_bytes;
-		out->delivered_msgs += c.delivered_msgs;
-		out->delivered_bytes += c.delivered_bytes;
-		out->backpressure += c.backpressure;
-		out->polls += c.polls;
-		out->idle_polls += c.idle_polls;
-		out->rows_published += c.rows_published;
-		out->invalid_records += c.invalid_records;
-		out->peer_failures += c.peer_failures;
-	}
-	pthread_mutex_unlock(&((struct gale_node *)node)->lock);
+	return &node->log;
 }
 
 void
-gale_node_idle(struct gale_node *node, unsigned work)
+dp_node_idle(struct dp_node *node, unsigned work)
 {
 	gb_idle_step(&node->app_idle, work);
 }

@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 bool
-dp_ctl_post(struct gale_group *g, const struct dp_evt *e)
+dp_ctl_post(struct dp_group *g, const struct dp_evt *e)
 {
 	struct dp_ctl *c = g->ctl;
 	uint64_t head = atomic_load_explicit(&c->evt_head, memory_order_relaxed);
@@ -48,7 +48,7 @@ dp_ctl_post(struct gale_group *g, const struct dp_evt *e)
 }
 
 void
-dp_suspect(struct gale_group *g, uint32_t rank, const char *why)
+dp_suspect(struct dp_group *g, uint32_t rank, const char *why)
 {
 	struct dp_peer *p = &g->peers[rank];
 	if (p->suspected || rank == g->my_rank)
@@ -62,12 +62,12 @@ dp_suspect(struct gale_group *g, uint32_t rank, const char *why)
 	dp_ctl_post(g, &e);
 }
 
-static int attach_new(struct gale_group *g, struct dp_peer *p, struct gale_member *m, uint32_t id,
+static int attach_new(struct dp_group *g, struct dp_peer *p, struct gale_member *m, uint32_t id,
 		      uint64_t now);
 
 /* The dataplane cannot apply what it was told: log, tell control, stop. */
 static void
-vc_fault(struct gale_group *g, const char *why)
+vc_fault(struct dp_group *g, const char *why)
 {
 	gb_log(g->log, GB_LOG_ERR, "GALE-VIEW-FAULT", "member %u in epoch %llu: %s",
 	       g->view.members[g->my_rank].id, (unsigned long long)g->view.epoch, why);
@@ -78,7 +78,7 @@ vc_fault(struct gale_group *g, const char *why)
 
 /* Messages in sender p's ring in [p->deliv_pos, upto): received, not delivered. */
 static uint64_t
-count_records(const struct gale_group *g, const struct dp_peer *p, uint64_t upto)
+count_records(const struct dp_group *g, const struct dp_peer *p, uint64_t upto)
 {
 	uint64_t n = 0;
 	for (uint64_t pos = p->deliv_pos; pos < upto;) {
@@ -99,7 +99,7 @@ count_records(const struct gale_group *g, const struct dp_peer *p, uint64_t upto
 }
 
 static void
-wedge(struct gale_group *g)
+wedge(struct dp_group *g)
 {
 	if (g->vc != DP_VC_NONE)
 		return;
@@ -122,7 +122,7 @@ wedge(struct gale_group *g)
 }
 
 static void
-start_install(struct gale_group *g, const struct dp_cmd *c)
+start_install(struct dp_group *g, const struct dp_cmd *c)
 {
 	if (c->epoch != g->view.epoch + 1 || c->n < 1 || c->n > GALE_MAX_MEMBERS) {
 		vc_fault(g, "told to install a view that does not follow the current one");
@@ -143,7 +143,7 @@ start_install(struct gale_group *g, const struct dp_cmd *c)
 
 /* Tell control the view is in, with every member's control port. */
 static void
-post_installed(struct gale_group *g)
+post_installed(struct dp_group *g)
 {
 	struct dp_evt e = { .type = DP_EVT_INSTALLED, .epoch = g->view.epoch, .n = g->n };
 	for (uint32_t r = 0; r < g->n; r++) {
@@ -155,7 +155,7 @@ post_installed(struct gale_group *g)
 
 /* A joiner's first view: map every member, start its own stream at 0. */
 static void
-join_install(struct gale_group *g, const struct dp_cmd *c)
+join_install(struct dp_group *g, const struct dp_cmd *c)
 {
 	uint64_t now = gb_now_ns();
 	struct gale_view v = { .epoch = c->epoch, .n_members = c->n, .my_rank = UINT32_MAX };
@@ -202,7 +202,7 @@ join_install(struct gale_group *g, const struct dp_cmd *c)
 }
 
 unsigned
-dp_ctl_work(struct gale_group *g)
+dp_ctl_work(struct dp_group *g)
 {
 	struct dp_ctl *c = g->ctl;
 	/* A12: pairs with R12 in dp_ctl_push_cmd(); the command is written. */
@@ -252,7 +252,7 @@ key_lt(uint64_t r1, uint32_t s1, uint64_t r2, uint32_t s2)
  * *stuck is set when a kept record is not visible in its sender's ring.
  */
 static unsigned
-deliver_trim(struct gale_group *g, uint64_t prod, uint64_t space, bool *stuck)
+deliver_trim(struct dp_group *g, uint64_t prod, uint64_t space, bool *stuck)
 {
 	const struct dp_rec *head[GALE_MAX_MEMBERS];
 	uint32_t hlen[GALE_MAX_MEMBERS];
@@ -316,7 +316,7 @@ deliver_trim(struct gale_group *g, uint64_t prod, uint64_t space, bool *stuck)
 
 /* Re-stamp this member's records in [from, to) for the new epoch and round. */
 static void
-restamp(struct gale_group *g, uint64_t from, uint64_t to, uint32_t epoch32, uint64_t round)
+restamp(struct dp_group *g, uint64_t from, uint64_t to, uint32_t epoch32, uint64_t round)
 {
 	for (uint64_t p = from; p < to;) {
 		struct dp_rec *h = (struct dp_rec *)(g->ring + (p & g->ring_mask));
@@ -333,15 +333,14 @@ restamp(struct gale_group *g, uint64_t from, uint64_t to, uint32_t epoch32, uint
 
 /* Map member id's region for a view that adds it; 0 or -errno (logged). */
 static int
-attach_new(struct gale_group *g, struct dp_peer *p, struct gale_member *m, uint32_t id,
-	   uint64_t now)
+attach_new(struct dp_group *g, struct dp_peer *p, struct gale_member *m, uint32_t id, uint64_t now)
 {
 	const void *region;
 	int rc = dp_attach(g, id, &region);
 	if (rc) {
 		gb_log(g->log, GB_LOG_ERR, "GALE-VIEW-FAULT",
 		       "member %u cannot map new member %u's region: %s", g->ctl->my_id, id,
-		       gale_strerror(rc));
+		       gb_strerror(rc));
 		return rc;
 	}
 	memset(p, 0, sizeof(*p));
@@ -356,7 +355,7 @@ attach_new(struct gale_group *g, struct dp_peer *p, struct gale_member *m, uint3
 
 /* Everything up to the trim is delivered: enter the new view. */
 static void
-switch_view(struct gale_group *g)
+switch_view(struct dp_group *g)
 {
 	const struct dp_cmd *c = &g->install;
 	uint8_t map[GALE_MAX_MEMBERS]; /* old rank -> new rank */
@@ -482,7 +481,7 @@ switch_view(struct gale_group *g)
 }
 
 unsigned
-dp_vc_work(struct gale_group *g)
+dp_vc_work(struct dp_group *g)
 {
 	if (g->vc != DP_VC_TRIM)
 		return 0;
@@ -491,7 +490,7 @@ dp_vc_work(struct gale_group *g)
 	bool stuck;
 	unsigned n = deliver_trim(g, prod, space, &stuck);
 	if (n)
-		/* R5: the queue entries are written; pairs with A5 in gale_poll(). */
+		/* R5: the queue entries are written; pairs with A5 in dp_poll(). */
 		atomic_store_explicit(&g->dq_prod, prod + n, memory_order_release);
 	if (atomic_load_explicit(&g->status, memory_order_relaxed) != GALE_STATUS_RUNNING)
 		return n;

@@ -46,9 +46,9 @@ st_rel(_Atomic uint64_t *p, uint64_t v)
 
 /* 1. Released deliveries become freed positions in the senders' rings. */
 static unsigned
-apply_releases(struct gale_group *g)
+apply_releases(struct dp_group *g)
 {
-	/* A4: pairs with R4 in gale_release(); the app is done with those entries. */
+	/* A4: pairs with R4 in dp_release(); the app is done with those entries. */
 	uint64_t rel = ld_acq(&g->dq_released);
 	if (rel == g->dq_rel_seen)
 		return 0;
@@ -71,12 +71,12 @@ apply_releases(struct gale_group *g)
 }
 
 unsigned
-dp_sequence_own(struct gale_group *g, uint64_t upto)
+dp_sequence_own(struct dp_group *g, uint64_t upto)
 {
 	if (upto == g->seq_pos)
 		return 0;
 	uint64_t round = g->mode == GALE_MODE_FIFO ? 0 : dp_round_now(g);
-	/* APP mode: gale_commit() stamped this same epoch and round (nothing
+	/* APP mode: dp_commit() stamped this same epoch and round (nothing
 	 * that changes them runs between a commit and this publish). AGENT mode:
 	 * stamp every record since the last publish here; the app thread wrote
 	 * them before R3. */
@@ -106,7 +106,7 @@ dp_sequence_own(struct gale_group *g, uint64_t upto)
 
 /* 3. Read every sender's promise and tail; publish what this member has seen. */
 static unsigned
-receive(struct gale_group *g)
+receive(struct dp_group *g)
 {
 	unsigned work = 0;
 	uint64_t maxr = g->max_peer_round;
@@ -174,7 +174,7 @@ receive(struct gale_group *g)
 }
 
 const struct dp_rec *
-dp_peek(struct gale_group *g, struct dp_peer *p, uint32_t *len_out)
+dp_peek(struct dp_group *g, struct dp_peer *p, uint32_t *len_out)
 {
 	while (p->deliv_pos < p->seen) {
 		uint64_t off = p->deliv_pos & g->ring_mask;
@@ -225,7 +225,7 @@ bad:
 }
 
 void
-dp_emit(struct gale_group *g, uint32_t rank, const struct dp_rec *h, uint32_t len, uint64_t prod)
+dp_emit(struct dp_group *g, uint32_t rank, const struct dp_rec *h, uint32_t len, uint64_t prod)
 {
 	struct dp_peer *p = &g->peers[rank];
 	uint32_t k = (uint32_t)(prod & (DP_DQ_SIZE - 1));
@@ -250,7 +250,7 @@ dp_emit(struct gale_group *g, uint32_t rank, const struct dp_rec *h, uint32_t le
 }
 
 static unsigned
-deliver_fifo(struct gale_group *g, uint64_t prod, uint64_t space)
+deliver_fifo(struct dp_group *g, uint64_t prod, uint64_t space)
 {
 	unsigned done = 0, round_done;
 	/* Rounds of at most DP_FIFO_BURST per sender, so one busy sender cannot starve another. */
@@ -287,7 +287,7 @@ key_lt(uint64_t r1, uint32_t s1, uint64_t r2, uint32_t s2)
 
 /* SAFE: bytes of rank r's ring that every member has seen. */
 static uint64_t
-stable_of(struct gale_group *g, uint32_t r)
+stable_of(struct dp_group *g, uint32_t r)
 {
 	uint64_t m = g->peers[r].seen; /* this member's own view, and <= the sender's */
 	for (uint32_t j = 0; j < g->n; j++) {
@@ -303,7 +303,7 @@ stable_of(struct gale_group *g, uint32_t r)
 }
 
 static unsigned
-deliver_total(struct gale_group *g, uint64_t prod, uint64_t space, bool safe)
+deliver_total(struct dp_group *g, uint64_t prod, uint64_t space, bool safe)
 {
 	const struct dp_rec *head[GALE_MAX_MEMBERS];
 	uint32_t hlen[GALE_MAX_MEMBERS];
@@ -371,7 +371,7 @@ deliver_total(struct gale_group *g, uint64_t prod, uint64_t space, bool safe)
 
 /* 4. Move deliverable records into the delivery queue. */
 static unsigned
-deliver(struct gale_group *g)
+deliver(struct dp_group *g)
 {
 	uint64_t prod = atomic_load_explicit(&g->dq_prod, memory_order_relaxed);
 	uint64_t space = DP_DQ_SIZE - (prod - g->dq_rel_seen);
@@ -383,7 +383,7 @@ deliver(struct gale_group *g)
 	else
 		n = deliver_total(g, prod, space, g->mode == GALE_MODE_SAFE);
 	if (n)
-		/* R5: the queue entries are written; pairs with A5 in gale_poll(). */
+		/* R5: the queue entries are written; pairs with A5 in dp_poll(). */
 		st_rel(&g->dq_prod, prod + n);
 	return n;
 }
@@ -394,7 +394,7 @@ deliver(struct gale_group *g)
  * reported to the control plane, which runs the view change.
  */
 static void
-liveness(struct gale_group *g, uint64_t now)
+liveness(struct dp_group *g, uint64_t now)
 {
 	for (uint32_t r = 0; r < g->n; r++) {
 		struct dp_peer *p = &g->peers[r];
@@ -434,7 +434,7 @@ liveness(struct gale_group *g, uint64_t now)
 }
 
 unsigned
-dp_group_work(struct gale_group *g)
+dp_group_work(struct dp_group *g)
 {
 	uint32_t st = atomic_load_explicit(&g->status, memory_order_relaxed);
 	unsigned dgw = 0;
@@ -455,10 +455,10 @@ dp_group_work(struct gale_group *g)
 	unsigned work = dgw + dp_ctl_work(g) + apply_releases(g);
 	if (gb_likely(g->vc == DP_VC_NONE)) {
 		if (g->agent)
-			/* A3: pairs with R3 in gale_commit(); the records are written. */
+			/* A3: pairs with R3 in dp_commit(); the records are written. */
 			work += dp_sequence_own(g, ld_acq(&g->commit_shared));
 		else if (g->commit_pos != g->seq_pos) {
-			/* APP mode: this is the app thread; publish what gale_commit() batched. */
+			/* APP mode: this is the app thread; publish what dp_commit() batched. */
 			g->unpublished = 0;
 			work += dp_sequence_own(g, g->commit_pos);
 		}
@@ -482,7 +482,7 @@ dp_group_work(struct gale_group *g)
 			g->liveness_ns = now;
 			liveness(g, now);
 			/* For galectl: a copy of the counters, at most 1 ms old. */
-			gale_group_counters(g, &g->ctl->counters);
+			dp_group_counters(g, &g->ctl->counters);
 		}
 	}
 	return work;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "codec.h"
+#include "membership/codec.h"
 
 #include "base/fnv.h"
 #include "base/le.h"

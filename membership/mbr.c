@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The membership state machine: see mbr.h for the protocol. */
-#include "mbr.h"
+#include "membership/mbr.h"
 
 #include <errno.h>
 #include <string.h>

@@ -21,7 +21,7 @@
 #include <gale/gale.h>
 
 extern "C" {
-#include "dataplane/wire.h"
+#include "wire.h" /* dataplane/wire.h */
 #include "membership/mbr.h"
 }
 

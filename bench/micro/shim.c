@@ -2,7 +2,8 @@
 /* gale-micro's way into the dataplane: see shim.h. */
 #include "shim.h"
 
-#include "dataplane/dgram_int.h"
+#include "api.h"       /* api/api.h: a public group is its dataplane group, ->dp */
+#include "dgram_int.h" /* dataplane/dgram_int.h */
 
 #include <errno.h>
 #include <string.h>
@@ -60,8 +61,9 @@ discard_rx(struct drv *d, struct drv_rx *out, unsigned max)
 }
 
 int
-shim_discard_frames(struct gale_group *g)
+shim_discard_frames(struct gale_group *pg)
 {
+	struct dp_group *g = pg->dp;
 	if (!g->dgram)
 		return -EINVAL;
 	/* Everything else (close, liveness, frame_max) stays the real driver's. */

@@ -36,7 +36,7 @@
  * a time, so the PMD never runs out of mbufs to receive into: past that,
  * the dataplane copies.
  */
-#include "../drv.h"
+#include "drivers/drv.h"
 
 #include "base/log.h"
 #include "gale/gale.h"

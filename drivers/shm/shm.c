@@ -18,7 +18,7 @@
  * complete, so a reader sees all of it or nothing); the joiner copies it.
  * The writer removes it when it publishes the next one or closes.
  */
-#include "../drv.h"
+#include "drivers/drv.h"
 
 #include "base/compiler.h"
 #include "gale/gale.h"

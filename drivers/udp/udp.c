@@ -27,10 +27,11 @@
  * The region is private anonymous memory: peers never map it; its driver
  * header (the first DRV_REGION_HDR_BYTES) is unused and stays zero.
  */
-#include "../drv.h"
+#include "drivers/drv.h"
 
 #include "base/compiler.h"
 #include "base/log.h"
+#include "base/net.h"
 #include "gale/gale.h"
 
 #include <arpa/inet.h>
@@ -121,7 +122,7 @@ check_conf(struct drv *d, const struct drv_conf *conf, unsigned *ifindex)
 	for (unsigned k = 0; k < conf->n_members; k++) {
 		const char *s = net->addrs[k];
 		struct sockaddr_in *a = &d->addrs[k];
-		if (!s || drv_parse_addr(s, a) != 0)
+		if (!s || gb_parse_addr(s, a) != 0)
 			BAD("net.addrs[%u] '%s' is invalid: valid: \"A.B.C.D:PORT\", PORT 1 to 65534",
 			    k, s ? s : "(null)");
 		if (ntohs(a->sin_port) == 65535)
@@ -159,7 +160,7 @@ check_conf(struct drv *d, const struct drv_conf *conf, unsigned *ifindex)
 
 	*ifindex = 0;
 	if (net->mcast) {
-		if (drv_parse_addr(net->mcast, &d->group) != 0)
+		if (gb_parse_addr(net->mcast, &d->group) != 0)
 			BAD("net.mcast '%s' is invalid: valid: \"A.B.C.D:PORT\", a group in "
 			    "224.0.0.0/4, PORT 1 to 65535 (NULL = unicast fan-out)",
 			    net->mcast);

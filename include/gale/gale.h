@@ -217,26 +217,35 @@ struct gale_msg {
 	uint64_t epoch;
 };
 
+/**
+ * The counters, one table: X(name, text) for each, in this order. The
+ * struct below, the sums over a node's groups, and the JSON and text
+ * output of the tools are all made from it.
+ */
+#define GALE_COUNTERS(X)                                                                           \
+	X(sent_msgs, "messages committed")                                                         \
+	X(sent_bytes, "bytes committed")                                                           \
+	X(delivered_msgs, "messages delivered")                                                    \
+	X(delivered_bytes, "bytes delivered")                                                      \
+	X(backpressure, "claims refused with -EAGAIN (ring full)")                                 \
+	X(polls, "dataplane passes")                                                               \
+	X(idle_polls, "passes that found no work")                                                 \
+	X(rows_published, "status rows written")                                                   \
+	X(invalid_records, "ring records that failed validation (dropped)")                        \
+	X(peer_failures, "peers seen dead or hung")                                                \
+	X(frames_sent, "frames handed to the driver (data, status, repair; datagram drivers)")     \
+	X(frames_received, "frames that passed validation")                                        \
+	X(frames_dropped, "frames refused (malformed, other group, version, epoch or sender, "     \
+			  "out of window) or duplicate")                                           \
+	X(naks_sent, "NAK frames (each names up to 64 gaps)")                                      \
+	X(retrans_frames, "frames re-sent to repair a gap")                                        \
+	X(tx_dropped, "frames the kernel or NIC would not take")                                   \
+	X(rx_in_place, "messages received to be delivered in place (dpdk)")
+
 struct gale_counters {
-	uint64_t sent_msgs;
-	uint64_t sent_bytes;
-	uint64_t delivered_msgs;
-	uint64_t delivered_bytes;
-	uint64_t backpressure;	  /**< claims refused with -EAGAIN */
-	uint64_t polls;		  /**< dataplane passes */
-	uint64_t idle_polls;	  /**< passes that found no work */
-	uint64_t rows_published;  /**< status rows written */
-	uint64_t invalid_records; /**< ring records that failed validation (dropped) */
-	uint64_t peer_failures;	  /**< peers seen dead or hung */
-	/* Datagram drivers (0 on shm). */
-	uint64_t frames_sent;	  /**< data, status and repair frames handed to the driver */
-	uint64_t frames_received; /**< frames that passed validation */
-	uint64_t frames_dropped;  /**< frames refused (malformed, other group, version,
-				   *   epoch or sender, out of window) or duplicate */
-	uint64_t naks_sent;	  /**< NAK frames (each names up to 64 gaps) */
-	uint64_t retrans_frames;  /**< frames re-sent to repair a gap */
-	uint64_t tx_dropped;	  /**< frames the kernel or NIC would not take */
-	uint64_t rx_in_place;	  /**< messages received to be delivered in place (dpdk) */
+#define GALE_COUNTER_FIELD_(name, text) uint64_t name;
+	GALE_COUNTERS(GALE_COUNTER_FIELD_)
+#undef GALE_COUNTER_FIELD_
 };
 
 struct gale_node;

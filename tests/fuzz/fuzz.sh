@@ -14,7 +14,8 @@ case $target in
     *) echo "unknown fuzz target '$target': valid: control, wire"; exit 2 ;;
 esac
 if ! clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-        -fno-sanitize-recover=undefined -I"$root" -I"$root/include" "${srcs[@]}" \
+        -fno-sanitize-recover=undefined -I"$root/include" -I"$root/base/include" \
+        -I"$root/membership/include" -I"$root/drivers/include" -I"$root/dataplane" "${srcs[@]}" \
         -o "$work/fuzz" "${libs[@]}" 2>"$work/cc.log"; then
     # Skip only where libFuzzer's runtime is missing; any other error fails.
     if grep -q "libclang_rt.fuzzer" "$work/cc.log"; then

@@ -6,7 +6,7 @@
  * the encoder would not write). Each input is also tried with its checksum
  * made right, so the body checks are reached and not only the checksum's.
  */
-#include "dataplane/wire.h"
+#include "wire.h" /* dataplane/wire.h */
 
 #include <stdlib.h>
 #include <string.h>

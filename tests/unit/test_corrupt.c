@@ -9,7 +9,8 @@
  */
 #include "tap.h"
 
-#include "dataplane/group.h"
+#include "api.h"   /* api/api.h: a public group is its dataplane group, ->dp */
+#include "group.h" /* dataplane/group.h: the dataplane's private state */
 
 #include <gale/gale.h>
 
@@ -69,7 +70,7 @@ static const char *const fault_name[] = { "length 0",
 
 /* Member 1 writes a record header at ring position pos and publishes tail. */
 static void
-forge(struct gale_group *g, uint64_t pos, uint32_t len_flags, uint32_t epoch, uint64_t round,
+forge(struct dp_group *g, uint64_t pos, uint32_t len_flags, uint32_t epoch, uint64_t round,
       uint64_t tail)
 {
 	struct dp_rec *h = (struct dp_rec *)(g->ring + (pos & g->ring_mask));
@@ -98,8 +99,8 @@ static int
 advance(struct member *a, struct member *b, struct member *c, uint64_t target)
 {
 	int sent = 0, got = 0, got_c = 0;
-	while (b->g->commit_pos < target || got < sent || got_c < sent) {
-		if (b->g->commit_pos < target && gale_send(b->g, "good one", 8) == 0)
+	while (b->g->dp->commit_pos < target || got < sent || got_c < sent) {
+		if (b->g->dp->commit_pos < target && gale_send(b->g, "good one", 8) == 0)
 			sent++;
 		struct gale_msg m[64];
 		int n = gale_poll(b->g, m, 64);
@@ -110,7 +111,7 @@ advance(struct member *a, struct member *b, struct member *c, uint64_t target)
 		n = pump(c);
 		got_c += n > 0 ? n : 0;
 	}
-	CHECK(b->g->commit_pos == target);
+	CHECK(b->g->dp->commit_pos == target);
 	return got;
 }
 
@@ -128,7 +129,7 @@ run_case(enum fault f)
 	CHECK(a.rc == 0 && b.rc == 0 && c.rc == 0);
 	if (a.rc || b.rc || c.rc)
 		return;
-	struct gale_group *g = b.g;
+	struct dp_group *g = b.g->dp;
 	uint64_t rec = dp_rec_bytes(8);
 	uint64_t pos = f == F_PAST_RING_END ? g->ring_bytes - rec : 20 * rec;
 	int good = advance(&a, &b, &c, pos);

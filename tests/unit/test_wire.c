@@ -15,7 +15,7 @@
 #include "tap.h"
 
 #include "base/le.h"
-#include "dataplane/wire.h"
+#include "wire.h" /* dataplane/wire.h */
 
 #include <stdbool.h>
 #include <stdio.h>

@@ -16,7 +16,7 @@
 #ifndef GALE_MEMBERSHIP_CODEC_H
 #define GALE_MEMBERSHIP_CODEC_H
 
-#include "mbr.h"
+#include "membership/mbr.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -3,9 +3,9 @@
 #ifndef GALE_BASE_COMPILER_H
 #define GALE_BASE_COMPILER_H
 
+#include "base/err.h"
+
 #include <assert.h>
-#include <stdio.h>
-#include <stdlib.h>
 
 #define GB_CACHE_LINE 64
 #define gb_cache_aligned __attribute__((aligned(GB_CACHE_LINE)))
@@ -31,11 +31,8 @@
  */
 #define gb_verify(x)                                                                               \
 	do {                                                                                       \
-		if (gb_unlikely(!(x))) {                                                           \
-			fprintf(stderr, "gale: invariant failed: %s (%s:%d)\n", #x, __FILE__,      \
-				__LINE__);                                                         \
-			abort();                                                                   \
-		}                                                                                  \
+		if (gb_unlikely(!(x)))                                                             \
+			gb_verify_failed(#x, __FILE__, __LINE__);                                  \
 	} while (0)
 
 static inline int

@@ -145,13 +145,6 @@ extern const struct drv_ops drv_shm_ops;
 extern const struct drv_ops drv_udp_ops;
 extern const struct drv_ops drv_dpdk_ops; /* built with DPDK (GALE_HAVE_DPDK) */
 
-/* The address of member id's control plane (a datagram driver's member
- * address, port + 1): 0, or -EINVAL (not a datagram group / id unknown). */
-struct sockaddr_in;
-int drv_ctl_addr(const struct drv_conf *conf, uint32_t id, struct sockaddr_in *out);
-/* Parse "A.B.C.D:PORT" (PORT 1..65535): 0 or -EINVAL. */
-int drv_parse_addr(const char *s, struct sockaddr_in *out);
-
 /* Find a driver by name; NULL if unknown or not built. */
 const struct drv_ops *drv_lookup(const char *name);
 

@@ -147,44 +147,4 @@ dp_ctl_pop_evt(struct dp_ctl *c, struct dp_evt *out)
 	return true;
 }
 
-struct gale_node;
-struct gale_group;
-
-/*
- * Open a group's dataplane (what gale_group_join() does before the control
- * plane runs): validate the configuration, create this member's region,
- * wait for every member of the initial view. `ctl_port` is published in the
- * region so that peers on this host find this member's control plane.
- */
-int dp_group_open(struct gale_node *node, const struct gale_group_conf *conf, uint16_t ctl_port,
-		  struct gale_group **out);
-/* Start serving the group (add it to the node) and report the first view. */
-int dp_group_start(struct gale_group *g);
-/* Between open and start: keep the group's presence up (datagram drivers
- * send this member's status and take the peers'; the heartbeat word moves). */
-void dp_group_keepalive(struct gale_group *g);
-/* The group's control block. */
-struct dp_ctl *dp_group_ctl(struct gale_group *g);
-/* Control port published by member `id` of the current view or, on a
- * joiner, of a member it asks (0 unknown). Before dp_group_start() only. */
-uint16_t dp_group_peer_port(struct gale_group *g, uint32_t id);
-/* Joiner, app thread, after its first view was taken: fetch the state the
- * group published for that view and hand it to on_state_put. 0, or -EAGAIN
- * not yet there, or another -errno. */
-int dp_group_fetch_state(struct gale_group *g);
-/* Wake the embedded control thread through this eventfd on every event (-1: none). */
-void dp_group_set_wake_fd(struct gale_group *g, int fd);
-/* The embedded control plane's state, kept with the group. */
-void dp_group_set_embed(struct gale_group *g, void *embed);
-void *dp_group_embed(const struct gale_group *g);
-/* Settings the control plane needs. */
-struct gb_logger *dp_group_log(struct gale_group *g);
-uint64_t dp_group_join_timeout_ns(const struct gale_group *g);
-uint64_t dp_group_fail_timeout_ns(const struct gale_group *g);
-enum gale_mode dp_group_mode(const struct gale_group *g);
-/* Publish commits and wait until peers released this member's messages (leave). */
-void dp_group_linger(struct gale_group *g);
-/* Stop serving and free the group (after the control plane stopped). */
-void dp_group_close(struct gale_group *g);
-
 #endif
