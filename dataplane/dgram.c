@@ -66,16 +66,17 @@ int
 dp_dgram_open(struct dp_group *g, const struct gale_group_conf *c)
 {
 	if (c->join_running) {
-		gb_log(g->log, GB_LOG_ERR, "GALE-CONF-INVALID",
+		gb_log(g->fx.log, GB_LOG_ERR, "GALE-CONF-INVALID",
 		       "join_running is not supported on the %s driver yet: valid: a static "
 		       "initial view",
-		       g->ops->name);
+		       g->fx.ops->name);
 		return -ENOTSUP;
 	}
 	struct dp_dgram *d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
 	d->group_hash = gb_fnv1a64(c->name, strlen(c->name));
+	d->cnt = &g->cd;
 	d->my_id = c->my_id;
 	d->n = c->n_members;
 	for (uint32_t k = 0; k < d->n; k++) {
@@ -83,13 +84,13 @@ dp_dgram_open(struct dp_group *g, const struct gale_group_conf *c)
 		if (d->peers[k].id == c->my_id)
 			d->my_idx = k;
 	}
-	d->mtu = g->ops->frame_max(g->drv);
+	d->mtu = g->fx.ops->frame_max(g->fx.drv);
 	if (d->mtu > GW_MAX_FRAME)
 		d->mtu = GW_MAX_FRAME;
 	d->cap = d->mtu - GW_HDR;
 	size_t need = GW_HDR + gw_status_len(d->n, d->n);
 	if (d->mtu < need || need > DG_CTL_BYTES) {
-		gb_log(g->log, GB_LOG_ERR, "GALE-CONF-INVALID",
+		gb_log(g->fx.log, GB_LOG_ERR, "GALE-CONF-INVALID",
 		       "frames of %u bytes cannot hold the status row of %u members (%zu bytes): "
 		       "valid: a larger mtu",
 		       d->mtu, d->n, need);
@@ -97,10 +98,10 @@ dp_dgram_open(struct dp_group *g, const struct gale_group_conf *c)
 		return -EINVAL;
 	}
 	d->max_gaps = (uint32_t)GB_MIN((uint64_t)GW_MAX_NAK, (d->cap - 8) / 16);
-	d->window = GB_MIN(g->ring_bytes / 2, DG_MAX_WINDOW);
+	d->window = GB_MIN(g->fx.ring_bytes / 2, DG_MAX_WINDOW);
 	d->copybreak = c->net.rx_copybreak ? c->net.rx_copybreak : DG_COPYBREAK;
 	d->rng = gb_now_ns() ^ ((uint64_t)c->my_id << 32) ^ 0x9e3779b97f4a7c15ull;
-	g->dgram = d;
+	g->fx.dgram = d;
 	return 0;
 }
 
@@ -108,18 +109,18 @@ dp_dgram_open(struct dp_group *g, const struct gale_group_conf *c)
 void
 dp_dgram_set_conf_hash(struct dp_group *g, uint64_t h)
 {
-	g->dgram->conf_hash = h;
+	g->fx.dgram->conf_hash = h;
 }
 
 int
 dp_dgram_attach(struct dp_group *g, uint32_t id, const void **region)
 {
-	struct dp_dgram *d = g->dgram;
+	struct dp_dgram *d = g->fx.dgram;
 	struct dg_peer *q = peer_of(d, id);
 	if (!q)
 		return -EINVAL;
 	if (id == d->my_id) {
-		*region = (const uint8_t *)g->row - DP_ROW_OFFSET;
+		*region = (const uint8_t *)g->fx.row - DP_ROW_OFFSET;
 		return 0;
 	}
 	if (q->err)
@@ -133,7 +134,7 @@ dp_dgram_attach(struct dp_group *g, uint32_t id, const void **region)
 void
 dp_dgram_want(struct dp_group *g, uint32_t rank)
 {
-	struct dg_peer *q = peer_of(g->dgram, g->peers[rank].id);
+	struct dg_peer *q = peer_of(g->fx.dgram, g->w.peers[rank].id);
 	if (q)
 		q->want = true;
 }
@@ -141,19 +142,20 @@ dp_dgram_want(struct dp_group *g, uint32_t rank)
 void
 dp_dgram_close(struct dp_group *g)
 {
-	struct dp_dgram *d = g->dgram;
+	struct dp_dgram *d = g->fx.dgram;
 	if (!d)
 		return;
 	/* Its last state (left or stopped), a few times over: loss happens. A
 	 * member whose join failed says nothing more. */
 	uint64_t now = gb_now_ns();
-	bool final = atomic_load_explicit(&g->row->state, memory_order_relaxed) != DP_STATE_RUNNING;
+	bool final =
+		atomic_load_explicit(&g->fx.row->state, memory_order_relaxed) != DP_STATE_RUNNING;
 	for (int i = 0; final && i < DG_FINAL_COPIES; i++) {
 		dg_send_status(g, d, false, now);
 		dg_flush(g, d);
 	}
-	struct gale_counters c = { 0 };
-	dp_dgram_counters(g, &c);
+	struct gale_counters c;
+	dp_group_counters(g, &c);
 	char why[512];
 	size_t off = 0;
 	for (unsigned k = 1; k < DG_DROP_MAX && off < sizeof(why); k++) {
@@ -163,7 +165,7 @@ dp_dgram_close(struct dp_group *g)
 						dp_dgram_drop_name(k), (unsigned long long)v);
 	}
 	why[GB_MIN(off, sizeof(why) - 1)] = 0;
-	gb_log(g->log, GB_LOG_INFO, "GALE-DGRAM-STATS",
+	gb_log(g->fx.log, GB_LOG_INFO, "GALE-DGRAM-STATS",
 	       "member %u: frames sent %llu received %llu dropped %llu (tx refused %llu), naks "
 	       "%llu, repairs %llu, messages in place %llu; drops by reason:%s",
 	       d->my_id, (unsigned long long)c.frames_sent, (unsigned long long)c.frames_received,
@@ -173,32 +175,15 @@ dp_dgram_close(struct dp_group *g)
 	dg_keep_close(g, d);
 	for (uint32_t k = 0; k < d->n; k++)
 		if (d->peers[k].region)
-			munmap(d->peers[k].region, dp_region_bytes(g->ring_bytes));
+			munmap(d->peers[k].region, dp_region_bytes(g->fx.ring_bytes));
 	free(d);
-	g->dgram = NULL;
-}
-
-void
-dp_dgram_counters(const struct dp_group *g, struct gale_counters *o)
-{
-	const struct dp_dgram *d = g->dgram;
-	if (!d)
-		return;
-#define R(f) atomic_load_explicit(&d->f, memory_order_relaxed)
-	o->frames_sent += R(c_sent);
-	o->frames_received += R(c_recv);
-	o->frames_dropped += R(c_dropped);
-	o->naks_sent += R(c_naks);
-	o->retrans_frames += R(c_retrans);
-	o->tx_dropped += R(c_txdrop);
-	o->rx_in_place += R(c_inplace);
-#undef R
+	g->fx.dgram = NULL;
 }
 
 uint64_t
 dp_dgram_drops(const struct dp_group *g, unsigned reason)
 {
-	const struct dp_dgram *d = g->dgram;
+	const struct dp_dgram *d = g->fx.dgram;
 	return d && reason < DG_DROP_MAX
 		       ? atomic_load_explicit(&d->drops[reason], memory_order_relaxed)
 		       : 0;

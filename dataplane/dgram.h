@@ -44,7 +44,6 @@ unsigned dp_dgram_tx(struct dp_group *g);
  * ask every member for it. */
 void dp_dgram_want(struct dp_group *g, uint32_t rank);
 /* Add the frame counters to *out. */
-void dp_dgram_counters(const struct dp_group *g, struct gale_counters *out);
 /* Drops by reason (enum gw_err and enum dg_drop), for tests and logs. */
 uint64_t dp_dgram_drops(const struct dp_group *g, unsigned reason);
 const char *dp_dgram_drop_name(unsigned reason);

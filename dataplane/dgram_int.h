@@ -107,7 +107,7 @@ struct dp_dgram {
 	struct drv_rx rx[DG_RX_BURST];
 	struct gw_frame f; /* scratch: the frame being decoded or encoded */
 	/* Counters (dataplane thread writes, anyone reads). */
-	_Atomic uint64_t c_sent, c_recv, c_dropped, c_naks, c_retrans, c_txdrop, c_inplace;
+	struct dp_counters *cnt; /* the group's (g->cd) */
 	_Atomic uint64_t drops[DG_DROP_MAX];
 };
 
@@ -115,7 +115,7 @@ static inline void
 drop(struct dp_dgram *d, unsigned why)
 {
 	dp_cnt_add(&d->drops[why], 1);
-	dp_cnt_add(&d->c_dropped, 1);
+	dp_count(d->cnt, DP_C_frames_dropped, 1);
 }
 
 static inline uint64_t
@@ -141,8 +141,8 @@ peer_of(struct dp_dgram *d, uint32_t id)
 static inline int
 rank_of(const struct dp_group *g, uint32_t id)
 {
-	for (uint32_t r = 0; r < g->n; r++)
-		if (g->peers[r].id == id)
+	for (uint32_t r = 0; r < g->w.n; r++)
+		if (g->w.peers[r].id == id)
 			return (int)r;
 	return -1;
 }

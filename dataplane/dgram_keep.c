@@ -20,6 +20,7 @@
  * dataplane thread, which also delivers; the application reads the payloads.
  */
 #include "dgram_int.h"
+#include "rec.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +28,9 @@
 void
 dg_keep_init(struct dp_group *g, struct dp_dgram *d, struct dg_peer *q)
 {
-	if (!g->ops->rx_keep || d->copybreak > g->max_msg)
+	if (!g->fx.ops->rx_keep || d->copybreak > g->fx.max_msg)
 		return;
-	q->inplace = calloc(g->ring_bytes / DP_REC_ALIGN, sizeof(q->inplace[0]));
+	q->inplace = calloc(g->fx.ring_bytes / DP_REC_ALIGN, sizeof(q->inplace[0]));
 	q->kept = calloc(DG_KEEP, sizeof(q->kept[0]));
 	if (!q->inplace || !q->kept) {
 		free(q->inplace); /* no memory: this mirror copies, as on udp */
@@ -42,7 +43,7 @@ dg_keep_init(struct dp_group *g, struct dp_dgram *d, struct dg_peer *q)
 const struct dp_inplace *
 dp_dgram_inplace(struct dp_group *g, uint32_t id)
 {
-	struct dg_peer *q = peer_of(g->dgram, id);
+	struct dg_peer *q = peer_of(g->fx.dgram, id);
 	return q ? q->inplace : NULL;
 }
 
@@ -54,7 +55,7 @@ dg_keep_frame(struct dp_group *g, struct dp_dgram *d, struct dg_peer *q, const s
 	uint32_t next = (q->kept_tail + 1) % DG_KEEP;
 	if (next == q->kept_head)
 		return NULL;
-	void *buf = g->ops->rx_keep(g->drv, rx);
+	void *buf = g->fx.ops->rx_keep(g->fx.drv, rx);
 	if (!buf)
 		return NULL;
 	q->kept[q->kept_tail] = (struct dg_kept){ buf, from, to };
@@ -68,10 +69,10 @@ static bool
 view_freed(struct dp_group *g, uint32_t rq, uint64_t *out)
 {
 	uint64_t m = UINT64_MAX;
-	for (uint32_t r = 0; r < g->n; r++) {
-		const struct dp_row *row = r == g->my_rank ? g->row : g->peers[r].row;
+	for (uint32_t r = 0; r < g->w.n; r++) {
+		const struct dp_row *row = r == g->w.my_rank ? g->fx.row : g->w.peers[r].row;
 		if (!row ||
-		    atomic_load_explicit(&row->row_epoch, memory_order_acquire) != g->view.epoch)
+		    atomic_load_explicit(&row->row_epoch, memory_order_acquire) != g->w.view.epoch)
 			return false;
 		m = GB_MIN(m, atomic_load_explicit(&row->freed_pos[rq], memory_order_relaxed));
 	}
@@ -83,7 +84,7 @@ static void
 free_head(struct dp_group *g, struct dg_peer *q)
 {
 	struct dg_kept *k = &q->kept[q->kept_head];
-	g->ops->rx_free(g->drv, k->buf);
+	g->fx.ops->rx_free(g->fx.drv, k->buf);
 	q->hollow = GB_MAX(q->hollow, k->to);
 	q->kept_head = (q->kept_head + 1) % DG_KEEP;
 }
@@ -99,10 +100,9 @@ dg_keep_release(struct dp_group *g, struct dp_dgram *d)
 		if (rq < 0) {
 			if (!q->gone) {
 				q->gone = true;
-				q->gone_mark =
-					atomic_load_explicit(&g->dq_prod, memory_order_relaxed);
+				q->gone_mark = gb_spsc_prod_pos(&g->dq.pos);
 			}
-			if ((int64_t)(g->dq_rel_seen - q->gone_mark) < 0)
+			if ((int64_t)(g->dq.pos.tail_seen - q->gone_mark) < 0)
 				continue;
 			while (q->kept_head != q->kept_tail)
 				free_head(g, q);
@@ -126,21 +126,21 @@ dg_keep_materialize(struct dp_group *g, struct dg_peer *q)
 		const struct dg_kept *k = &q->kept[i];
 		uint64_t p = k->from;
 		while (p < k->to) {
-			uint64_t off = p & g->ring_mask;
+			uint64_t off = p & g->fx.ring_mask;
 			const struct dp_rec *h = (const struct dp_rec *)(q->ring + off);
 			uint32_t lf = h->len_flags, len = lf & DP_REC_LEN_MASK;
 			if (lf & DP_REC_PAD) {
-				p = (p | g->ring_mask) + 1;
+				p = dp_rec_next(p, lf, g->fx.ring_mask);
 				continue;
 			}
-			if (!len || len > g->max_msg || off + dp_rec_bytes(len) > g->ring_bytes)
+			if (!dp_rec_fits(off, lf, g->fx.max_msg, g->fx.ring_bytes))
 				break; /* not a record (dp_peek fails the peer for it) */
 			struct dp_inplace *s = &q->inplace[off / DP_REC_ALIGN];
 			if (s->ptr && s->pos == p) {
 				memcpy(q->ring + off + sizeof(*h), s->ptr, len);
 				s->ptr = NULL;
 			}
-			p += dp_rec_bytes(len);
+			p = dp_rec_next(p, lf, g->fx.ring_mask);
 		}
 	}
 }

@@ -7,6 +7,8 @@
  * re-sync at a peer's switch), NAKs turned into queued repairs.
  */
 #include "dgram_int.h"
+#include "rec.h"
+#include "base/seqlock.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -25,13 +27,13 @@ publish(struct dp_group *g, struct dg_peer *q)
 	}
 	uint64_t p = q->pub;
 	while (p < q->contig) {
-		const struct dp_rec *h = (const struct dp_rec *)(q->ring + (p & g->ring_mask));
+		const struct dp_rec *h = (const struct dp_rec *)(q->ring + (p & g->fx.ring_mask));
 		uint32_t lf = h->len_flags, len = lf & DP_REC_LEN_MASK;
 		uint64_t next;
 		if (lf & DP_REC_PAD)
-			next = (p | g->ring_mask) + 1;
+			next = dp_rec_next(p, lf, g->fx.ring_mask);
 		else /* a bad length: let the dataplane find it (dp_peek) and fail the peer */
-			next = p + (len && len <= g->max_msg ? dp_rec_bytes(len) : DP_REC_ALIGN);
+			next = p + (len && len <= g->fx.max_msg ? dp_rec_bytes(len) : DP_REC_ALIGN);
 		if (next > q->contig)
 			break;
 		p = next;
@@ -114,7 +116,7 @@ data_window(struct dp_group *g, struct dg_peer *q, uint64_t e, uint64_t from, ui
 {
 	if (!q->region)
 		return DG_DROP_EARLY;
-	if (e == 0 || e > g->view.epoch + 2)
+	if (e == 0 || e > g->w.view.epoch + 2)
 		return DG_DROP_EPOCH;
 	if (e > q->epoch)
 		return DG_DROP_EARLY; /* its status for that epoch is not here yet */
@@ -129,7 +131,7 @@ data_window(struct dp_group *g, struct dg_peer *q, uint64_t e, uint64_t from, ui
 		return DG_DROP_STALE; /* no longer in this member's view */
 	/* Bytes this member released may be overwritten; beyond a ring past them
 	 * would overwrite bytes it still holds. */
-	if (*to > g->peers[r].freed + g->ring_bytes)
+	if (*to > g->w.peers[r].freed + g->fx.ring_bytes)
 		return DG_DROP_WINDOW;
 	if (*to <= q->contig)
 		return DG_DROP_DUP;
@@ -165,7 +167,7 @@ static void
 received(struct dp_group *g, struct dp_dgram *d, struct dg_peer *q, uint64_t to)
 {
 	q->known = GB_MAX(q->known, to);
-	dp_cnt_add(&d->c_recv, 1);
+	dp_count(d->cnt, DP_C_frames_received, 1);
 	publish(g, q);
 }
 
@@ -173,14 +175,14 @@ static void
 rx_data(struct dp_group *g, struct dp_dgram *d, struct dg_peer *q, const struct gw_frame *f)
 {
 	uint64_t from = f->h.seq, to = from + f->u.data.len;
-	if ((from & g->ring_mask) + f->u.data.len > g->ring_bytes || to < from) {
+	if ((from & g->fx.ring_mask) + f->u.data.len > g->fx.ring_bytes || to < from) {
 		drop(d, DG_DROP_WINDOW); /* a fragment never crosses the ring's end */
 		return;
 	}
 	uint64_t lo;
 	if (!take(g, d, q, f->h.epoch, from, &to, &lo))
 		return;
-	memcpy(q->ring + (lo & g->ring_mask), f->u.data.data + (lo - from), to - lo);
+	memcpy(q->ring + (lo & g->fx.ring_mask), f->u.data.data + (lo - from), to - lo);
 	received(g, d, q, to);
 }
 
@@ -202,15 +204,16 @@ rx_batch(struct dp_group *g, struct dp_dgram *d, struct dg_peer *q, const struct
 		memcpy(&lf, b + off, 4);
 		uint32_t len = lf & DP_REC_LEN_MASK;
 		if (lf & DP_REC_PAD) {
-			uint64_t next = (p | g->ring_mask) + 1;
+			uint64_t next = (p | g->fx.ring_mask) + 1;
 			if (next < p) {
 				drop(d, DG_DROP_WINDOW);
 				return;
 			}
 			p = next;
 		} else {
-			if (len > g->max_msg ||
-			    (p & g->ring_mask) + sizeof(struct dp_rec) + len > g->ring_bytes) {
+			if (len > g->fx.max_msg ||
+			    (p & g->fx.ring_mask) + sizeof(struct dp_rec) + len >
+				    g->fx.ring_bytes) {
 				drop(d, DG_DROP_WINDOW);
 				return;
 			}
@@ -236,21 +239,21 @@ rx_batch(struct dp_group *g, struct dp_dgram *d, struct dg_peer *q, const struct
 		memcpy(&lf, b + off, 4);
 		uint32_t len = lf & DP_REC_LEN_MASK;
 		uint64_t img = GW_REC_HDR + (uint64_t)len; /* the record's bytes in the ring */
-		uint64_t next = (lf & DP_REC_PAD) ? (p | g->ring_mask) + 1 : p + dp_rec_bytes(len);
+		uint64_t next = dp_rec_next(p, lf, g->fx.ring_mask);
 		if (p >= lo && keep && !(lf & DP_REC_PAD) && len >= d->copybreak) {
 			if (!kept && !dg_keep_frame(g, d, q, rx, from, to))
 				keep = false; /* copy the rest */
 			kept = keep;
 		}
 		if (p >= lo && kept && !(lf & DP_REC_PAD) && len >= d->copybreak) {
-			uint64_t o = p & g->ring_mask;
+			uint64_t o = p & g->fx.ring_mask;
 			memcpy(q->ring + o, b + off, GW_REC_HDR);
 			q->inplace[o / DP_REC_ALIGN] =
 				(struct dp_inplace){ .ptr = b + off + GW_REC_HDR, .pos = p };
-			dp_cnt_add(&d->c_inplace, 1);
+			dp_count(d->cnt, DP_C_rx_in_place, 1);
 		} else if (p + img > lo) {
 			uint64_t s = lo > p ? lo - p : 0;
-			memcpy(q->ring + ((p + s) & g->ring_mask), b + off + s, img - s);
+			memcpy(q->ring + ((p + s) & g->fx.ring_mask), b + off + s, img - s);
 		}
 		off += img;
 		p = next;
@@ -264,11 +267,11 @@ mirror_create(struct dp_group *g, struct dp_dgram *d, struct dg_peer *q, const s
 {
 	if (s->layout_version != DP_LAYOUT_VERSION)
 		q->err = -GALE_EVERSION;
-	else if (s->conf_hash != d->conf_hash || s->ring_bytes != g->ring_bytes)
+	else if (s->conf_hash != d->conf_hash || s->ring_bytes != g->fx.ring_bytes)
 		q->err = -GALE_ECONFIG;
 	if (q->err)
 		return DG_DROP_CONFIG;
-	void *m = mmap(NULL, dp_region_bytes(g->ring_bytes), PROT_READ | PROT_WRITE,
+	void *m = mmap(NULL, dp_region_bytes(g->fx.ring_bytes), PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED)
 		return DG_DROP_FULL; /* no memory now: its next status tries again */
@@ -305,7 +308,7 @@ rx_status(struct dp_group *g, struct dp_dgram *d, struct dg_peer *q, const struc
 {
 	const struct gw_status *s = &f->u.status;
 	uint64_t e = s->row_epoch;
-	if (e != f->h.epoch || e == 0 || e > g->view.epoch + 2 || s->n > GALE_MAX_MEMBERS ||
+	if (e != f->h.epoch || e == 0 || e > g->w.view.epoch + 2 || s->n > GALE_MAX_MEMBERS ||
 	    s->n_init > GALE_MAX_MEMBERS || s->epoch_base % DP_REC_ALIGN) {
 		drop(d, DG_DROP_EPOCH);
 		return;
@@ -325,7 +328,7 @@ rx_status(struct dp_group *g, struct dp_dgram *d, struct dg_peer *q, const struc
 	struct dp_row *row = q->row;
 	if (e != q->epoch) {
 		/* A new view's row: sequence lock open (R14 for the mirror). */
-		atomic_exchange_explicit(&row->row_epoch, 0, memory_order_acq_rel);
+		gb_seq_write_begin(&row->row_epoch, 0);
 		uint64_t b = s->epoch_base; /* below it, the bytes kept their stamps */
 		if (q->epoch) {
 			/* Its records from b on were re-stamped: take them again. Past a
@@ -335,7 +338,7 @@ rx_status(struct dp_group *g, struct dp_dgram *d, struct dg_peer *q, const struc
 			uint64_t again = b;
 			int r = rank_of(g, q->id);
 			if (e > q->epoch + 1 && r >= 0)
-				again = GB_MIN(again, g->peers[r].deliv_pos);
+				again = GB_MIN(again, g->w.peers[r].deliv_pos);
 			if (q->contig > again)
 				q->contig = again;
 			b = again; /* the bytes this mirror takes again from the new epoch */
@@ -362,7 +365,7 @@ rx_status(struct dp_group *g, struct dp_dgram *d, struct dg_peer *q, const struc
 		q->epoch = e;
 		q->base = b;
 		if (!q->resync_to)
-			atomic_store_explicit(&row->row_epoch, e, memory_order_release);
+			gb_seq_write_end(&row->row_epoch, e);
 	} else {
 		for (uint32_t i = 0; i < s->n; i++) {
 			if (s->recv[i] >
@@ -382,11 +385,11 @@ rx_status(struct dp_group *g, struct dp_dgram *d, struct dg_peer *q, const struc
 	atomic_store_explicit(&row->stop_status, s->stop_status, memory_order_relaxed);
 	/* R8 for the mirror: after failed_id and stop_status (A8). */
 	atomic_store_explicit(&row->state, s->state, memory_order_release);
-	if (e == g->view.epoch && g->my_rank < s->n)
-		q->acked = GB_MAX(q->acked, s->recv[g->my_rank]);
+	if (e == g->w.view.epoch && g->w.my_rank < s->n)
+		q->acked = GB_MAX(q->acked, s->recv[g->w.my_rank]);
 	q->known = GB_MAX(q->known, s->tail);
 	push_promise(q, s->tail, s->next_round);
-	dp_cnt_add(&d->c_recv, 1);
+	dp_count(d->cnt, DP_C_frames_received, 1);
 	publish(g, q);
 }
 
@@ -394,7 +397,7 @@ static void
 rx_heartbeat(struct dp_group *g, struct dp_dgram *d, struct dg_peer *q, const struct gw_frame *f)
 {
 	uint64_t e = f->h.epoch;
-	if (e == 0 || e > g->view.epoch + 2) {
+	if (e == 0 || e > g->w.view.epoch + 2) {
 		drop(d, DG_DROP_EPOCH);
 		return;
 	}
@@ -409,7 +412,7 @@ rx_heartbeat(struct dp_group *g, struct dp_dgram *d, struct dg_peer *q, const st
 	q->status_seq = f->h.seq;
 	atomic_store_explicit(&q->row->heartbeat, f->u.hb.heartbeat, memory_order_relaxed);
 	q->known = GB_MAX(q->known, f->u.hb.tail);
-	dp_cnt_add(&d->c_recv, 1);
+	dp_count(d->cnt, DP_C_frames_received, 1);
 }
 
 /* Queue a repair, unless one queued already covers it. */
@@ -433,19 +436,19 @@ rq_push(struct dp_dgram *d, uint32_t dest, uint32_t idx, uint16_t flags, uint64_
 static uint64_t
 own_floor(struct dp_group *g, struct dp_dgram *d)
 {
-	uint64_t f = g->peers[g->my_rank].freed;
-	for (uint32_t r = 0; r < g->n; r++) {
-		if (r == g->my_rank)
+	uint64_t f = g->w.peers[g->w.my_rank].freed;
+	for (uint32_t r = 0; r < g->w.n; r++) {
+		if (r == g->w.my_rank)
 			continue;
-		const struct dp_row *row = g->peers[r].row;
+		const struct dp_row *row = g->w.peers[r].row;
 		/* A row of another view says nothing of this member's rank: keep the
 		 * floor of the last time every row could be read (freed positions
 		 * only grow, so it is still below what the app thread may reuse). */
 		if (!row ||
-		    atomic_load_explicit(&row->row_epoch, memory_order_acquire) != g->view.epoch)
+		    atomic_load_explicit(&row->row_epoch, memory_order_acquire) != g->w.view.epoch)
 			return d->floor;
 		uint64_t v =
-			atomic_load_explicit(&row->freed_pos[g->my_rank], memory_order_relaxed);
+			atomic_load_explicit(&row->freed_pos[g->w.my_rank], memory_order_relaxed);
 		f = GB_MIN(f, v);
 	}
 	if (f > d->floor)
@@ -469,10 +472,10 @@ rx_nak(struct dp_group *g, struct dp_dgram *d, struct dg_peer *from_peer, const 
 	uint16_t flags = GW_F_RETRANS;
 	if (idx == d->my_idx) {
 		/* Its own ring: what was sent and is still held. */
-		uint64_t tail = atomic_load_explicit(&g->row->tail, memory_order_relaxed);
+		uint64_t tail = atomic_load_explicit(&g->fx.row->tail, memory_order_relaxed);
 		lo = own_floor(g, d);
-		if (tail > g->ring_bytes && lo < tail - g->ring_bytes)
-			lo = tail - g->ring_bytes;
+		if (tail > g->fx.ring_bytes && lo < tail - g->fx.ring_bytes)
+			lo = tail - g->fx.ring_bytes;
 		hi = d->sent;
 	} else {
 		/* Relay from the mirror: what is here and not yet overwritten (bytes
@@ -481,7 +484,7 @@ rx_nak(struct dp_group *g, struct dp_dgram *d, struct dg_peer *from_peer, const 
 			drop(d, DG_DROP_NAK);
 			return;
 		}
-		lo = t->hiwater > g->ring_bytes ? t->hiwater - g->ring_bytes : 0;
+		lo = t->hiwater > g->fx.ring_bytes ? t->hiwater - g->fx.ring_bytes : 0;
 		lo = GB_MAX(lo, t->hollow); /* payloads below went with their frames */
 		hi = t->contig;
 		flags |= GW_F_RELAY;
@@ -495,7 +498,7 @@ rx_nak(struct dp_group *g, struct dp_dgram *d, struct dg_peer *from_peer, const 
 			any = true;
 	}
 	if (any)
-		dp_cnt_add(&d->c_recv, 1);
+		dp_count(d->cnt, DP_C_frames_received, 1);
 	else
 		drop(d, DG_DROP_NAK);
 }
@@ -503,9 +506,9 @@ rx_nak(struct dp_group *g, struct dp_dgram *d, struct dg_peer *from_peer, const 
 unsigned
 dp_dgram_rx(struct dp_group *g)
 {
-	struct dp_dgram *d = g->dgram;
+	struct dp_dgram *d = g->fx.dgram;
 	dg_keep_release(g, d);
-	unsigned n = g->ops->rx(g->drv, d->rx, DG_RX_BURST);
+	unsigned n = g->fx.ops->rx(g->fx.drv, d->rx, DG_RX_BURST);
 	for (unsigned i = 0; i < n; i++) {
 		struct gw_frame *f = &d->f;
 		int rc = gw_decode(d->rx[i].data, d->rx[i].len, d->group_hash, f);

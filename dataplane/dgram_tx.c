@@ -6,6 +6,7 @@
  * into the rings, handed to the driver at once.
  */
 #include "dgram_int.h"
+#include "rec.h"
 
 #include "base/clock.h"
 
@@ -16,10 +17,10 @@ dg_flush(struct dp_group *g, struct dp_dgram *d)
 {
 	if (!d->n_tx)
 		return;
-	unsigned ok = g->ops->tx(g->drv, d->tx, d->n_tx);
-	dp_cnt_add(&d->c_sent, ok);
+	unsigned ok = g->fx.ops->tx(g->fx.drv, d->tx, d->n_tx);
+	dp_count(d->cnt, DP_C_frames_sent, ok);
 	if (ok < d->n_tx) {
-		dp_cnt_add(&d->c_txdrop, d->n_tx - ok);
+		dp_count(d->cnt, DP_C_tx_dropped, d->n_tx - ok);
 		/* The driver's queue is full: not a loss on the network, back
 		 * pressure. New records refused go again from the first of them
 		 * (without a NAK's round trip); other frames are repaired as lost. */
@@ -55,9 +56,9 @@ static uint64_t
 row_sum(const struct dp_group *g)
 {
 	uint64_t s = 0;
-	for (uint32_t r = 0; r < g->n; r++)
-		s += atomic_load_explicit(&g->row->recv_pos[r], memory_order_relaxed) +
-		     atomic_load_explicit(&g->row->freed_pos[r], memory_order_relaxed) * 3;
+	for (uint32_t r = 0; r < g->w.n; r++)
+		s += atomic_load_explicit(&g->fx.row->recv_pos[r], memory_order_relaxed) +
+		     atomic_load_explicit(&g->fx.row->freed_pos[r], memory_order_relaxed) * 3;
 	return s;
 }
 
@@ -65,7 +66,7 @@ row_sum(const struct dp_group *g)
 void
 dg_send_status(struct dp_group *g, struct dp_dgram *d, bool beat, uint64_t now)
 {
-	const struct dp_row *row = g->row;
+	const struct dp_row *row = g->fx.row;
 	struct gw_frame *f = &d->f;
 	memset(&f->h, 0, sizeof(f->h));
 	f->h.epoch = atomic_load_explicit(&row->row_epoch, memory_order_relaxed);
@@ -101,8 +102,8 @@ dg_send_status(struct dp_group *g, struct dp_dgram *d, bool beat, uint64_t now)
 	s->stop_status = atomic_load_explicit(&row->stop_status, memory_order_relaxed);
 	s->row_epoch = f->h.epoch;
 	s->epoch_base = atomic_load_explicit(&row->epoch_base, memory_order_relaxed);
-	s->n = g->n;
-	for (uint32_t r = 0; r < g->n; r++) {
+	s->n = g->w.n;
+	for (uint32_t r = 0; r < g->w.n; r++) {
 		s->recv[r] = atomic_load_explicit(&row->recv_pos[r], memory_order_relaxed);
 		s->freed[r] = atomic_load_explicit(&row->freed_pos[r], memory_order_relaxed);
 	}
@@ -149,14 +150,14 @@ send_raw(struct dp_group *g, struct dp_dgram *d, const uint8_t *ring, uint64_t *
 {
 	unsigned n = 0;
 	while (*from < to && n < budget) {
-		uint64_t off = *from & g->ring_mask;
-		uint32_t len =
-			(uint32_t)GB_MIN(GB_MIN((uint64_t)d->cap, to - *from), g->ring_bytes - off);
+		uint64_t off = *from & g->fx.ring_mask;
+		uint32_t len = (uint32_t)GB_MIN(GB_MIN((uint64_t)d->cap, to - *from),
+						g->fx.ring_bytes - off);
 		struct drv_tx *t = data_frame(g, d);
 		t->dest = dest;
 		t->iov[1] = (struct drv_iov){ ring + off, len };
 		t->n_iov = 2;
-		if (ring == g->ring && !flags)
+		if (ring == g->fx.ring && !flags)
 			d->tx_new[d->n_tx] = *from; /* a fragment of a new record */
 		seal(d, t, GW_DATA, flags, epoch, sender, len, *from);
 		*from += len;
@@ -175,16 +176,16 @@ send_new(struct dp_group *g, struct dp_dgram *d, uint64_t tail, uint64_t epoch, 
 	 * survivors' trim may need every published record, and a member that
 	 * is going away must not hold the others back. */
 	uint64_t acked = UINT64_MAX;
-	for (uint32_t k = 0; g->vc == DP_VC_NONE && k < d->n; k++) {
+	for (uint32_t k = 0; g->w.vc == DP_VC_NONE && k < d->n; k++) {
 		int r = rank_of(g, d->peers[k].id);
-		if (k != d->my_idx && r >= 0 && !g->peers[r].suspected)
+		if (k != d->my_idx && r >= 0 && !g->w.peers[r].suspected)
 			acked = GB_MIN(acked, d->peers[k].acked);
 	}
 	uint64_t limit = acked == UINT64_MAX ? tail : GB_MIN(tail, acked + d->window);
 	while (n < budget && d->sent < limit) {
 		if (d->sent < d->frag_end) { /* the rest of a record larger than a frame */
 			uint64_t end = GB_MIN(d->frag_end, limit);
-			n += send_raw(g, d, g->ring, &d->sent, end, DRV_DEST_ALL, 0, epoch,
+			n += send_raw(g, d, g->fx.ring, &d->sent, end, DRV_DEST_ALL, 0, epoch,
 				      d->my_id, budget - n);
 			continue;
 		}
@@ -195,7 +196,7 @@ send_new(struct dp_group *g, struct dp_dgram *d, uint64_t tail, uint64_t epoch, 
 		uint32_t body = 2, count = 0;
 		while (p < limit && t->n_iov < DRV_TX_IOV && count < GW_MAX_BATCH) {
 			const struct dp_rec *h =
-				(const struct dp_rec *)(g->ring + (p & g->ring_mask));
+				(const struct dp_rec *)(g->fx.ring + (p & g->fx.ring_mask));
 			uint32_t lf = h->len_flags;
 			uint32_t img = (lf & DP_REC_PAD) ? GW_REC_HDR
 							 : GW_REC_HDR + (lf & DP_REC_LEN_MASK);
@@ -207,8 +208,7 @@ send_new(struct dp_group *g, struct dp_dgram *d, uint64_t tail, uint64_t epoch, 
 			t->iov[t->n_iov++] = (struct drv_iov){ h, img };
 			body += img;
 			count++;
-			p = (lf & DP_REC_PAD) ? (p | g->ring_mask) + 1
-					      : p + dp_rec_bytes(lf & DP_REC_LEN_MASK);
+			p = dp_rec_next(p, lf, g->fx.ring_mask);
 		}
 		if (!count)
 			continue; /* fragments, next turn of the loop */
@@ -230,19 +230,20 @@ send_repairs(struct dp_group *g, struct dp_dgram *d, unsigned budget)
 		struct dg_rq *e = &d->rq[d->rq_head];
 		struct dg_peer *q = &d->peers[e->idx];
 		bool own = e->idx == d->my_idx;
-		const uint8_t *ring = own ? g->ring : q->ring;
+		const uint8_t *ring = own ? g->fx.ring : q->ring;
 		/* The ring switched since: only what it did not re-stamp (below its new
 		 * base) goes, labelled with the epoch it was asked in. Relays also stay
 		 * within what the mirror still holds. */
 		uint64_t now_epoch =
-			own ? atomic_load_explicit(&g->row->row_epoch, memory_order_relaxed)
+			own ? atomic_load_explicit(&g->fx.row->row_epoch, memory_order_relaxed)
 			    : q->epoch;
 		if (now_epoch != e->epoch)
-			e->to = GB_MIN(e->to, own ? atomic_load_explicit(&g->row->epoch_base,
+			e->to = GB_MIN(e->to, own ? atomic_load_explicit(&g->fx.row->epoch_base,
 									 memory_order_relaxed)
 						  : q->base);
 		if (!own) {
-			uint64_t lo = q->hiwater > g->ring_bytes ? q->hiwater - g->ring_bytes : 0;
+			uint64_t lo =
+				q->hiwater > g->fx.ring_bytes ? q->hiwater - g->fx.ring_bytes : 0;
 			e->from = GB_MAX(GB_MAX(e->from, lo), q->hollow);
 			e->to = GB_MIN(e->to, q->contig);
 			dg_keep_materialize(g, q); /* relayed from the mirror: payloads in it */
@@ -250,7 +251,7 @@ send_repairs(struct dp_group *g, struct dp_dgram *d, unsigned budget)
 		unsigned k = e->from < e->to ? send_raw(g, d, ring, &e->from, e->to, e->dest,
 							e->flags, e->epoch, q->id, budget - n)
 					     : 0;
-		dp_cnt_add(&d->c_retrans, k);
+		dp_count(d->cnt, DP_C_retrans_frames, k);
 		n += k;
 		if (e->from >= e->to)
 			d->rq_head = (d->rq_head + 1) % DG_RQ;
@@ -266,7 +267,7 @@ send_naks(struct dp_group *g, struct dp_dgram *d, uint64_t now)
 	for (uint32_t k = 0; k < d->n; k++) {
 		struct dg_peer *q = &d->peers[k];
 		if (k == d->my_idx || !q->region || q->err ||
-		    (rank_of(g, q->id) < 0 && g->vc == DP_VC_NONE))
+		    (rank_of(g, q->id) < 0 && g->w.vc == DP_VC_NONE))
 			continue;
 		bool gap = q->n_ranges || q->known > q->contig || q->want;
 		if (!gap) {
@@ -291,7 +292,7 @@ send_naks(struct dp_group *g, struct dp_dgram *d, uint64_t now)
 		struct gw_frame *f = &d->f;
 		memset(&f->h, 0, sizeof(f->h));
 		f->h.type = GW_NAK;
-		f->h.epoch = atomic_load_explicit(&g->row->row_epoch, memory_order_relaxed);
+		f->h.epoch = atomic_load_explicit(&g->fx.row->row_epoch, memory_order_relaxed);
 		f->h.sender = d->my_id;
 		f->h.seq = ++d->nak_seq;
 		f->u.nak.target = q->id;
@@ -305,16 +306,16 @@ send_naks(struct dp_group *g, struct dp_dgram *d, uint64_t now)
 			f->u.nak.gap[m++] = (struct gw_range){ prev, q->known };
 		else if (m < d->max_gaps && q->want && q->known <= prev)
 			/* Its trim wants more than anyone said it has: ask for what there is. */
-			f->u.nak.gap[m++] = (struct gw_range){ prev, prev + g->ring_bytes / 4 };
+			f->u.nak.gap[m++] = (struct gw_range){ prev, prev + g->fx.ring_bytes / 4 };
 		if (!m)
 			continue;
 		f->u.nak.n = m;
 		/* During a view change anyone who has the bytes may answer. */
-		uint32_t dest = g->vc != DP_VC_NONE || q->want ? DRV_DEST_ALL : q->id;
+		uint32_t dest = g->w.vc != DP_VC_NONE || q->want ? DRV_DEST_ALL : q->id;
 		if (dest == DRV_DEST_ALL)
 			f->h.flags = GW_F_ANYONE;
 		queue_ctl(g, d, dest);
-		dp_cnt_add(&d->c_naks, 1);
+		dp_count(d->cnt, DP_C_naks_sent, 1);
 		n++;
 	}
 	return n;
@@ -323,8 +324,8 @@ send_naks(struct dp_group *g, struct dp_dgram *d, uint64_t now)
 unsigned
 dp_dgram_tx(struct dp_group *g)
 {
-	struct dp_dgram *d = g->dgram;
-	const struct dp_row *row = g->row;
+	struct dp_dgram *d = g->fx.dgram;
+	const struct dp_row *row = g->fx.row;
 	uint64_t now = gb_now_ns();
 	unsigned n = 0;
 	uint64_t epoch = atomic_load_explicit(&row->row_epoch, memory_order_relaxed);
@@ -341,7 +342,7 @@ dp_dgram_tx(struct dp_group *g)
 		dg_send_status(g, d, false, now);
 		n++;
 	}
-	if (g->vc == DP_VC_NONE)
+	if (g->w.vc == DP_VC_NONE)
 		for (uint32_t k = 0; k < d->n; k++)
 			d->peers[k].want = false;
 	n += send_repairs(g, d, DG_TX_BURST / 2);

@@ -6,6 +6,7 @@
  * (api/group.c) wrap these with the control plane.
  */
 #include "group.h"
+#include "base/seqlock.h"
 #include "dgram.h"
 
 #include "base/clock.h"
@@ -99,7 +100,7 @@ check_conf(struct gb_logger *lg, const struct gale_group_conf *c)
 static uint64_t
 conf_digest(const struct dp_group *g)
 {
-	uint64_t v[3] = { DP_LAYOUT_VERSION, g->mode, g->ring_bytes };
+	uint64_t v[3] = { DP_LAYOUT_VERSION, g->fx.mode, g->fx.ring_bytes };
 	return gb_fnv1a64(v, sizeof(v));
 }
 
@@ -107,10 +108,10 @@ conf_digest(const struct dp_group *g)
 static bool
 same_initial_view(const struct dp_group *g, const struct dp_row *row)
 {
-	if (row->n_members != g->n)
+	if (row->n_members != g->w.n)
 		return false;
-	for (uint32_t r = 0; r < g->n; r++)
-		if (row->member_ids[r] != g->view.members[r].id)
+	for (uint32_t r = 0; r < g->w.n; r++)
+		if (row->member_ids[r] != g->w.view.members[r].id)
 			return false;
 	return true;
 }
@@ -138,24 +139,24 @@ status_name(enum gale_status s)
 void
 dp_group_stop(struct dp_group *g, enum gale_status st, uint32_t id, const char *why)
 {
-	if (atomic_load_explicit(&g->status, memory_order_relaxed) != GALE_STATUS_RUNNING)
+	if (atomic_load_explicit(&g->down.status, memory_order_relaxed) != GALE_STATUS_RUNNING)
 		return;
-	atomic_store_explicit(&g->failed_id, id, memory_order_relaxed);
+	atomic_store_explicit(&g->down.failed_id, id, memory_order_relaxed);
 	/* R10: failed_id and every queue entry delivered so far are stored first. */
-	atomic_store_explicit(&g->status, st, memory_order_release);
-	atomic_store_explicit(&g->row->failed_id, id, memory_order_relaxed);
-	atomic_store_explicit(&g->row->stop_status, st, memory_order_relaxed);
+	atomic_store_explicit(&g->down.status, st, memory_order_release);
+	atomic_store_explicit(&g->fx.row->failed_id, id, memory_order_relaxed);
+	atomic_store_explicit(&g->fx.row->stop_status, st, memory_order_relaxed);
 	/* R8: failed_id and stop_status are set before peers see the state (A8). */
-	atomic_store_explicit(&g->row->state, DP_STATE_STOPPED, memory_order_release);
+	atomic_store_explicit(&g->fx.row->state, DP_STATE_STOPPED, memory_order_release);
 	int32_t pid = 0;
-	for (uint32_t r = 0; r < g->n; r++)
-		if (g->view.members[r].id == id)
-			pid = g->view.members[r].pid;
-	gb_log(g->log, st == GALE_STATUS_STOPPED_FAILURE ? GB_LOG_ERR : GB_LOG_INFO,
+	for (uint32_t r = 0; r < g->w.n; r++)
+		if (g->w.view.members[r].id == id)
+			pid = g->w.view.members[r].pid;
+	gb_log(g->fx.log, st == GALE_STATUS_STOPPED_FAILURE ? GB_LOG_ERR : GB_LOG_INFO,
 	       "GALE-GROUP-STOPPED",
 	       "member %u: group stopped in epoch %llu (%s): member %u (pid %d): %s",
-	       g->view.members[g->my_rank].id, (unsigned long long)g->view.epoch, status_name(st),
-	       id, (int)pid, why);
+	       g->w.view.members[g->w.my_rank].id, (unsigned long long)g->w.view.epoch,
+	       status_name(st), id, (int)pid, why);
 }
 
 /*
@@ -166,9 +167,9 @@ dp_group_stop(struct dp_group *g, enum gale_status st, uint32_t id, const char *
 static int
 ctl_create(struct dp_group *g, const struct gale_group_conf *c)
 {
-	dp_ctl_path(g->ctl_path, sizeof(g->ctl_path), c->name, c->my_id);
-	unlink(g->ctl_path);
-	int fd = open(g->ctl_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	dp_ctl_path(g->fx.ctl_path, sizeof(g->fx.ctl_path), c->name, c->my_id);
+	unlink(g->fx.ctl_path);
+	int fd = open(g->fx.ctl_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	int rc = ftruncate(fd, sizeof(struct dp_ctl)) ? -errno : 0;
@@ -178,8 +179,8 @@ ctl_create(struct dp_group *g, const struct gale_group_conf *c)
 		rc = -errno;
 	close(fd);
 	if (rc) {
-		unlink(g->ctl_path);
-		g->ctl_path[0] = 0;
+		unlink(g->fx.ctl_path);
+		g->fx.ctl_path[0] = 0;
 		return rc;
 	}
 	struct dp_ctl *b = p;
@@ -188,13 +189,13 @@ ctl_create(struct dp_group *g, const struct gale_group_conf *c)
 	snprintf(b->group, sizeof(b->group), "%s", c->name);
 	b->mode = c->mode;
 	b->dp_pid = getpid();
-	b->fail_timeout_ns = g->fail_timeout_ns;
+	b->fail_timeout_ns = g->fx.fail_timeout_ns;
 	b->joiner = c->join_running;
 	b->n_init = c->n_members;
 	for (uint32_t i = 0; i < c->n_members; i++)
 		b->init_ids[i] = c->member_ids ? c->member_ids[i] : i;
 	atomic_store_explicit(&b->magic, DP_CTL_MAGIC, memory_order_release);
-	g->ctl = b;
+	g->fx.ctl = b;
 	return 0;
 }
 
@@ -202,11 +203,11 @@ static void
 group_free(struct dp_group *g)
 {
 	dp_dgram_close(g);
-	if (g->drv)
-		g->ops->close(g->drv);
-	if (g->ctl) {
-		munmap(g->ctl, sizeof(struct dp_ctl));
-		unlink(g->ctl_path);
+	if (g->fx.drv)
+		g->fx.ops->close(g->fx.drv);
+	if (g->fx.ctl) {
+		munmap(g->fx.ctl, sizeof(struct dp_ctl));
+		unlink(g->fx.ctl_path);
 	}
 	free(g);
 }
@@ -224,26 +225,26 @@ attach_all(struct dp_group *g, uint64_t timeout_ns)
 		 * member sends its own. */
 		dp_group_keepalive(g);
 		missing = 0;
-		for (uint32_t r = 0; r < g->n; r++) {
-			struct dp_peer *p = &g->peers[r];
+		for (uint32_t r = 0; r < g->w.n; r++) {
+			struct dp_peer *p = &g->w.peers[r];
 			if (p->row)
 				continue;
 			const void *region;
 			int rc = dp_attach(g, p->id, &region);
 			if (rc == 0) {
 				dp_peer_map(g, p, p->id, region);
-				g->view.members[r].pid = dp_peer_pid(g, p->id);
+				g->w.view.members[r].pid = dp_peer_pid(g, p->id);
 				if (atomic_load_explicit(&p->row->state, memory_order_acquire) !=
 				    DP_STATE_RUNNING) {
-					gb_log(g->log, GB_LOG_ERR, "GALE-JOIN-FAILED",
+					gb_log(g->fx.log, GB_LOG_ERR, "GALE-JOIN-FAILED",
 					       "member %u (pid %d) is in a group that already "
 					       "stopped "
 					       "or left; start every member of the view afresh",
-					       p->id, (int)g->view.members[r].pid);
+					       p->id, (int)g->w.view.members[r].pid);
 					return -GALE_ESTOPPED;
 				}
-				if (!g->joining && !same_initial_view(g, p->row)) {
-					gb_log(g->log, GB_LOG_ERR, "GALE-JOIN-FAILED",
+				if (!g->w.joining && !same_initial_view(g, p->row)) {
+					gb_log(g->fx.log, GB_LOG_ERR, "GALE-JOIN-FAILED",
 					       "member %u was started with another initial view "
 					       "(%u members): every member must list the same ids "
 					       "in the same order",
@@ -253,9 +254,10 @@ attach_all(struct dp_group *g, uint64_t timeout_ns)
 				continue;
 			}
 			if (rc != -EAGAIN) {
-				gb_log(g->log, GB_LOG_ERR, "GALE-JOIN-FAILED",
+				gb_log(g->fx.log, GB_LOG_ERR, "GALE-JOIN-FAILED",
 				       "%s member %u's region cannot be used: %s",
-				       g->view.members[g->my_rank].id == p->id ? "self" : "peer",
+				       g->w.view.members[g->w.my_rank].id == p->id ? "self"
+										   : "peer",
 				       p->id, gb_strerror(rc));
 				return rc;
 			}
@@ -263,18 +265,19 @@ attach_all(struct dp_group *g, uint64_t timeout_ns)
 			last = (int)p->id;
 		}
 		if (!missing) {
-			gb_log(g->log, GB_LOG_DEBUG, "GALE-ATTACHED",
+			gb_log(g->fx.log, GB_LOG_DEBUG, "GALE-ATTACHED",
 			       "member %u: every member of the view is there after %.1f ms",
-			       g->view.members[g->my_rank].id, (double)(gb_now_ns() - t0) / 1e6);
+			       g->w.view.members[g->w.my_rank].id,
+			       (double)(gb_now_ns() - t0) / 1e6);
 			return 0;
 		}
 		if (gb_now_ns() > deadline) {
-			gb_log(g->log, GB_LOG_ERR, "GALE-JOIN-TIMEOUT",
+			gb_log(g->fx.log, GB_LOG_ERR, "GALE-JOIN-TIMEOUT",
 			       "%u member(s) did not appear in time (member %d among them)",
 			       missing, last);
 			return -ETIMEDOUT;
 		}
-		gb_sleep_ns(g->dgram ? 100000 : 200000);
+		gb_sleep_ns(g->fx.dgram ? 100000 : 200000);
 	}
 }
 
@@ -291,69 +294,69 @@ dp_group_open(struct dp_node *node, const struct gale_group_conf *c, uint16_t ct
 	if (!g)
 		return -ENOMEM;
 	memset(g, 0, sizeof(*g));
-	g->node = node;
-	g->log = &node->log;
-	g->ops = drv_lookup(c->driver ? c->driver : "shm");
-	g->mode = c->mode;
-	g->agent = node->conf.threading == GALE_THREADING_AGENT;
-	g->n = c->n_members;
-	g->ring_bytes = c->ring_bytes ? c->ring_bytes : DEF_RING_BYTES;
-	g->ring_mask = g->ring_bytes - 1;
-	g->max_msg = (uint32_t)GB_MIN(g->ring_bytes / 4, DP_REC_LEN_MASK);
+	g->fx.node = node;
+	g->fx.log = &node->log;
+	g->fx.ops = drv_lookup(c->driver ? c->driver : "shm");
+	g->fx.mode = c->mode;
+	g->fx.agent = node->conf.threading == GALE_THREADING_AGENT;
+	g->w.n = c->n_members;
+	g->fx.ring_bytes = c->ring_bytes ? c->ring_bytes : DEF_RING_BYTES;
+	g->fx.ring_mask = g->fx.ring_bytes - 1;
+	g->fx.max_msg = (uint32_t)GB_MIN(g->fx.ring_bytes / 4, DP_REC_LEN_MASK);
 	/* 0: GALE_FAIL_TIMEOUT_MS from the environment (slow builds: sanitizers), or 500 ms. */
 	uint64_t env_fail = gb_env_ms("GALE_FAIL_TIMEOUT_MS");
-	g->fail_timeout_ns = c->fail_timeout_ns ? c->fail_timeout_ns
-			     : env_fail		? env_fail
-						: DEF_FAIL_TIMEOUT_NS;
-	g->join_timeout_ns = c->join_timeout_ns ? c->join_timeout_ns : DEF_JOIN_TIMEOUT_NS;
-	g->on_view = c->on_view;
-	g->on_status = c->on_status;
-	g->cb_arg = c->cb_arg;
-	g->claim_pos = UINT64_MAX;
-	g->publish_batch = c->publish_batch ? c->publish_batch : DEF_PUBLISH_BATCH;
-	g->on_state_get = c->on_state_get;
-	g->on_state_put = c->on_state_put;
-	g->joining = c->join_running;
+	g->fx.fail_timeout_ns = c->fail_timeout_ns ? c->fail_timeout_ns
+				: env_fail	   ? env_fail
+						   : DEF_FAIL_TIMEOUT_NS;
+	g->fx.join_timeout_ns = c->join_timeout_ns ? c->join_timeout_ns : DEF_JOIN_TIMEOUT_NS;
+	g->fx.on_view = c->on_view;
+	g->fx.on_status = c->on_status;
+	g->fx.cb_arg = c->cb_arg;
+	g->app.claim_pos = UINT64_MAX;
+	g->fx.publish_batch = c->publish_batch ? c->publish_batch : DEF_PUBLISH_BATCH;
+	g->fx.on_state_get = c->on_state_get;
+	g->fx.on_state_put = c->on_state_put;
+	g->w.joining = c->join_running;
 	/* A joiner attaches the members it asks (as if they were a view, for
 	 * attach_all()), keeps their control ports, then has no view until the
 	 * group installs one with it. */
-	g->view.epoch = g->joining ? 0 : 1;
-	g->epoch32 = (uint32_t)g->view.epoch;
-	g->view.n_members = g->n;
-	for (uint32_t r = 0; r < g->n; r++) {
+	g->w.view.epoch = g->w.joining ? 0 : 1;
+	g->w.epoch32 = (uint32_t)g->w.view.epoch;
+	g->w.view.n_members = g->w.n;
+	for (uint32_t r = 0; r < g->w.n; r++) {
 		uint32_t id = c->member_ids ? c->member_ids[r] : r;
-		g->view.members[r].id = id;
-		g->peers[r].id = id;
+		g->w.view.members[r].id = id;
+		g->w.peers[r].id = id;
 		if (id == c->my_id)
-			g->my_rank = r;
+			g->w.my_rank = r;
 	}
-	g->view.my_rank = g->my_rank;
-	atomic_store_explicit(&g->status, GALE_STATUS_JOINING, memory_order_relaxed);
-	g->ctl_wake_fd = -1;
+	g->w.view.my_rank = g->w.my_rank;
+	atomic_store_explicit(&g->down.status, GALE_STATUS_JOINING, memory_order_relaxed);
+	g->fx.ctl_wake_fd = -1;
 
 	uint32_t ids[GALE_MAX_MEMBERS];
-	for (uint32_t r = 0; r < g->n; r++)
-		ids[r] = g->peers[r].id;
+	for (uint32_t r = 0; r < g->w.n; r++)
+		ids[r] = g->w.peers[r].id;
 	struct drv_conf dc = { .group = c->name,
 			       .my_id = c->my_id,
-			       .region_bytes = dp_region_bytes(g->ring_bytes),
+			       .region_bytes = dp_region_bytes(g->fx.ring_bytes),
 			       .conf_hash = conf_digest(g),
-			       .n_members = g->n,
+			       .n_members = g->w.n,
 			       .member_ids = ids,
 			       .net = &c->net,
-			       .log = g->log };
+			       .log = g->fx.log };
 	void *region;
-	rc = g->ops->open(&dc, &g->drv, &region);
+	rc = g->fx.ops->open(&dc, &g->fx.drv, &region);
 	if (rc) {
-		gb_log(g->log, GB_LOG_ERR, "GALE-JOIN-FAILED",
+		gb_log(g->fx.log, GB_LOG_ERR, "GALE-JOIN-FAILED",
 		       "group %s: cannot create member %u's %s region: %s", c->name, c->my_id,
-		       g->ops->name, gb_strerror(rc));
+		       g->fx.ops->name, gb_strerror(rc));
 		free(g);
 		return rc;
 	}
-	g->row = (struct dp_row *)((uint8_t *)region + DP_ROW_OFFSET);
-	g->ring = (uint8_t *)region + DP_RING_OFFSET;
-	if (g->ops->tx) {
+	g->fx.row = (struct dp_row *)((uint8_t *)region + DP_ROW_OFFSET);
+	g->fx.ring = (uint8_t *)region + DP_RING_OFFSET;
+	if (g->fx.ops->tx) {
 		rc = dp_dgram_open(g, c);
 		if (rc) {
 			group_free(g);
@@ -363,55 +366,55 @@ dp_group_open(struct dp_node *node, const struct gale_group_conf *c, uint16_t ct
 	}
 	rc = ctl_create(g, c);
 	if (rc) {
-		gb_log(g->log, GB_LOG_ERR, "GALE-JOIN-FAILED",
+		gb_log(g->fx.log, GB_LOG_ERR, "GALE-JOIN-FAILED",
 		       "group %s: cannot create member %u's control block %s: %s", c->name,
-		       c->my_id, g->ctl_path, gb_strerror(rc));
+		       c->my_id, g->fx.ctl_path, gb_strerror(rc));
 		group_free(g);
 		return rc;
 	}
-	g->row->layout_version = DP_LAYOUT_VERSION;
-	g->row->member_id = c->my_id;
-	g->row->mode = g->mode;
-	g->row->n_members = g->joining ? 0 : g->n;
-	g->row->ring_bytes = g->ring_bytes;
-	g->row->epoch = g->view.epoch;
-	for (uint32_t r = 0; r < g->row->n_members; r++)
-		g->row->member_ids[r] = g->view.members[r].id;
-	g->row->ctl_port = ctl_port;
-	atomic_store_explicit(&g->row->row_epoch, g->view.epoch, memory_order_relaxed);
-	atomic_store_explicit(&g->row->state, DP_STATE_RUNNING, memory_order_relaxed);
-	if (g->ops->publish)
-		g->ops->publish(g->drv);
+	g->fx.row->layout_version = DP_LAYOUT_VERSION;
+	g->fx.row->member_id = c->my_id;
+	g->fx.row->mode = g->fx.mode;
+	g->fx.row->n_members = g->w.joining ? 0 : g->w.n;
+	g->fx.row->ring_bytes = g->fx.ring_bytes;
+	g->fx.row->epoch = g->w.view.epoch;
+	for (uint32_t r = 0; r < g->fx.row->n_members; r++)
+		g->fx.row->member_ids[r] = g->w.view.members[r].id;
+	g->fx.row->ctl_port = ctl_port;
+	atomic_store_explicit(&g->fx.row->row_epoch, g->w.view.epoch, memory_order_relaxed);
+	atomic_store_explicit(&g->fx.row->state, DP_STATE_RUNNING, memory_order_relaxed);
+	if (g->fx.ops->publish)
+		g->fx.ops->publish(g->fx.drv);
 
-	rc = attach_all(g, g->join_timeout_ns);
+	rc = attach_all(g, g->fx.join_timeout_ns);
 	if (rc) {
 		group_free(g);
 		return rc;
 	}
-	if (g->joining) {
-		g->n_contacts = g->n;
-		for (uint32_t r = 0; r < g->n; r++) {
-			g->contact_ids[r] = g->peers[r].id;
-			g->contact_ports[r] = g->peers[r].row->ctl_port;
+	if (g->w.joining) {
+		g->w.n_contacts = g->w.n;
+		for (uint32_t r = 0; r < g->w.n; r++) {
+			g->w.contact_ids[r] = g->w.peers[r].id;
+			g->w.contact_ports[r] = g->w.peers[r].row->ctl_port;
 		}
-		memset(g->peers, 0, sizeof(g->peers));
-		memset(&g->view, 0, sizeof(g->view));
-		g->n = 0;
-		g->my_rank = 0;
+		memset(g->w.peers, 0, sizeof(g->w.peers));
+		memset(&g->w.view, 0, sizeof(g->w.view));
+		g->w.n = 0;
+		g->w.my_rank = 0;
 	}
 	uint64_t now = gb_now_ns();
-	for (uint32_t r = 0; r < g->n; r++)
-		g->peers[r].hb_change_ns = now;
-	g->liveness_ns = now;
-	g->app_view = g->view;
-	g->app_n = g->n;
-	for (uint32_t r = 0; r < g->n; r++)
-		g->app_rows[r] = g->peers[r].row;
-	g->app_gate = g->view.epoch << 1;
-	atomic_store_explicit(&g->send_gate, g->app_gate, memory_order_relaxed);
-	atomic_store_explicit(&g->app_epoch_ack, g->view.epoch, memory_order_relaxed);
-	atomic_store_explicit(&g->view_pub, g->view.epoch, memory_order_relaxed);
-	snprintf(g->name, sizeof(g->name), "%s", c->name);
+	for (uint32_t r = 0; r < g->w.n; r++)
+		g->w.peers[r].hb_change_ns = now;
+	g->w.liveness_ns = now;
+	g->app.view = g->w.view;
+	g->app.n = g->w.n;
+	for (uint32_t r = 0; r < g->w.n; r++)
+		g->app.rows[r] = g->w.peers[r].row;
+	g->app.gate = g->w.view.epoch << 1;
+	atomic_store_explicit(&g->down.send_gate, g->app.gate, memory_order_relaxed);
+	atomic_store_explicit(&g->up.epoch_ack, g->w.view.epoch, memory_order_relaxed);
+	atomic_store_explicit(&g->down.view_pub, g->w.view.epoch, memory_order_relaxed);
+	snprintf(g->fx.name, sizeof(g->fx.name), "%s", c->name);
 	*out = g;
 	return 0;
 }
@@ -419,47 +422,47 @@ dp_group_open(struct dp_node *node, const struct gale_group_conf *c, uint16_t ct
 int
 dp_group_start(struct dp_group *g)
 {
-	if (g->joining)
-		return dp_node_add_group(g->node, g); /* JOINING until a view has it */
-	atomic_store_explicit(&g->status, GALE_STATUS_RUNNING, memory_order_release);
-	int rc = dp_node_add_group(g->node, g);
+	if (g->w.joining)
+		return dp_node_add_group(g->fx.node, g); /* JOINING until a view has it */
+	atomic_store_explicit(&g->down.status, GALE_STATUS_RUNNING, memory_order_release);
+	int rc = dp_node_add_group(g->fx.node, g);
 	if (rc)
 		return rc;
 	/* The first view upcall, on the joining (app) thread, before any send. */
-	if (g->on_view)
-		g->on_view(g->cb_arg, &g->app_view);
-	gb_log(g->log, GB_LOG_INFO, "GALE-VIEW-INSTALL",
-	       "group %s: member %u installed view %llu with %u members (%s)", g->name,
-	       g->view.members[g->my_rank].id, (unsigned long long)g->view.epoch, g->n,
-	       dp_mode_name(g->mode));
+	if (g->fx.on_view)
+		g->fx.on_view(g->fx.cb_arg, &g->app.view);
+	gb_log(g->fx.log, GB_LOG_INFO, "GALE-VIEW-INSTALL",
+	       "group %s: member %u installed view %llu with %u members (%s)", g->fx.name,
+	       g->w.view.members[g->w.my_rank].id, (unsigned long long)g->w.view.epoch, g->w.n,
+	       dp_mode_name(g->fx.mode));
 	return 0;
 }
 
 void
 dp_group_keepalive(struct dp_group *g)
 {
-	if (g->dgram) {
+	if (g->fx.dgram) {
 		dp_dgram_rx(g);
 		dp_dgram_tx(g);
 	}
-	atomic_store_explicit(&g->ctl->dp_heartbeat, ++g->passes, memory_order_relaxed);
+	atomic_store_explicit(&g->fx.ctl->dp_heartbeat, ++g->w.passes, memory_order_relaxed);
 }
 
 struct dp_ctl *
 dp_group_ctl(struct dp_group *g)
 {
-	return g->ctl;
+	return g->fx.ctl;
 }
 
 uint16_t
 dp_group_peer_port(struct dp_group *g, uint32_t id)
 {
-	for (uint32_t r = 0; r < g->n; r++)
-		if (g->peers[r].id == id && g->peers[r].row)
-			return g->peers[r].row->ctl_port;
-	for (uint32_t i = 0; i < g->n_contacts; i++)
-		if (g->contact_ids[i] == id)
-			return g->contact_ports[i];
+	for (uint32_t r = 0; r < g->w.n; r++)
+		if (g->w.peers[r].id == id && g->w.peers[r].row)
+			return g->w.peers[r].row->ctl_port;
+	for (uint32_t i = 0; i < g->w.n_contacts; i++)
+		if (g->w.contact_ids[i] == id)
+			return g->w.contact_ports[i];
 	return 0;
 }
 
@@ -468,16 +471,17 @@ dp_group_fetch_state(struct dp_group *g)
 {
 	void *data;
 	size_t len;
-	int rc = g->ops->state_fetch ? g->ops->state_fetch(g->drv, g->app_view.epoch, &data, &len)
-				     : -ENOTSUP;
+	int rc = g->fx.ops->state_fetch
+			 ? g->fx.ops->state_fetch(g->fx.drv, g->app.view.epoch, &data, &len)
+			 : -ENOTSUP;
 	if (rc)
 		return rc;
-	if (g->on_state_put)
-		g->on_state_put(g->cb_arg, data, len);
-	gb_log(g->log, GB_LOG_INFO, "GALE-STATE-RECEIVED",
+	if (g->fx.on_state_put)
+		g->fx.on_state_put(g->fx.cb_arg, data, len);
+	gb_log(g->fx.log, GB_LOG_INFO, "GALE-STATE-RECEIVED",
 	       "member %u received the group's state (%zu bytes) for view %llu",
-	       g->app_view.members[g->app_view.my_rank].id, len,
-	       (unsigned long long)g->app_view.epoch);
+	       g->app.view.members[g->app.view.my_rank].id, len,
+	       (unsigned long long)g->app.view.epoch);
 	free(data);
 	return 0;
 }
@@ -485,54 +489,50 @@ dp_group_fetch_state(struct dp_group *g)
 struct gb_logger *
 dp_group_log(struct dp_group *g)
 {
-	return g->log;
+	return g->fx.log;
 }
 
 uint64_t
 dp_group_join_timeout_ns(const struct dp_group *g)
 {
-	return g->join_timeout_ns;
+	return g->fx.join_timeout_ns;
 }
 
 uint64_t
 dp_group_fail_timeout_ns(const struct dp_group *g)
 {
-	return g->fail_timeout_ns;
+	return g->fx.fail_timeout_ns;
 }
 
 enum gale_mode
 dp_group_mode(const struct dp_group *g)
 {
-	return g->mode;
+	return g->fx.mode;
 }
 
 void
 dp_group_set_wake_fd(struct dp_group *g, int fd)
 {
-	g->ctl_wake_fd = fd;
+	g->fx.ctl_wake_fd = fd;
 }
 
 /* Everyone else in the app's view has released every message this member committed. */
 static bool
 ring_released(struct dp_group *g)
 {
-	for (uint32_t j = 0; j < g->app_n; j++) {
-		const struct dp_row *row = g->app_rows[j];
-		if (j == g->app_view.my_rank)
+	for (uint32_t j = 0; j < g->app.n; j++) {
+		const struct dp_row *row = g->app.rows[j];
+		if (j == g->app.view.my_rank)
 			continue;
 		uint32_t st = atomic_load_explicit(&row->state, memory_order_acquire);
 		if (st != DP_STATE_RUNNING)
 			continue; /* it stopped or left: it will not read more */
 		/* A14 (sequence lock) around A7: a row of another view says nothing. */
-		if (atomic_load_explicit(&row->row_epoch, memory_order_acquire) !=
-		    g->app_view.epoch)
+		if (gb_seq_read_begin(&row->row_epoch) != g->app.view.epoch)
 			return false;
-		uint64_t v = atomic_load_explicit(&row->freed_pos[g->app_view.my_rank],
-						  memory_order_acquire);
-		/* The acquire above keeps this re-read after it (sequence lock). */
-		if (atomic_load_explicit(&row->row_epoch, memory_order_relaxed) !=
-			    g->app_view.epoch ||
-		    v < g->last_rec_end)
+		uint64_t v = gb_seq_load(&row->freed_pos[g->app.view.my_rank]);
+		if (!gb_seq_read_valid(&row->row_epoch, g->app.view.epoch) ||
+		    v < g->app.last_rec_end)
 			return false;
 	}
 	return true;
@@ -546,14 +546,14 @@ ring_released(struct dp_group *g)
 void
 dp_group_linger(struct dp_group *g)
 {
-	if (!g->agent)
+	if (!g->fx.agent)
 		dp_flush(g);
-	uint64_t deadline = gb_now_ns() + 2 * g->fail_timeout_ns;
+	uint64_t deadline = gb_now_ns() + 2 * g->fx.fail_timeout_ns;
 	struct gale_msg m[64];
-	while (atomic_load_explicit(&g->status, memory_order_acquire) == GALE_STATUS_RUNNING &&
+	while (atomic_load_explicit(&g->down.status, memory_order_acquire) == GALE_STATUS_RUNNING &&
 	       gb_now_ns() < deadline) {
-		if (g->dq_held)
-			dp_release(g, (int)g->dq_held);
+		if (g->app.held)
+			dp_release(g, (int)g->app.held);
 		int n = dp_poll(g, m, 64);
 		if (n > 0)
 			dp_release(g, n);
@@ -567,14 +567,15 @@ dp_group_linger(struct dp_group *g)
 void
 dp_group_close(struct dp_group *g)
 {
-	dp_node_remove_group(g->node, g);
+	dp_node_remove_group(g->fx.node, g);
 	/* A stopped member keeps saying why it stopped; only a running one (or
 	 * one whose leave was granted) announces that it left. */
-	uint32_t st = atomic_load_explicit(&g->status, memory_order_relaxed);
+	uint32_t st = atomic_load_explicit(&g->down.status, memory_order_relaxed);
 	if (st == GALE_STATUS_RUNNING || st == GALE_STATUS_STOPPED_LEFT) {
-		atomic_store_explicit(&g->status, GALE_STATUS_STOPPED_LEFT, memory_order_relaxed);
+		atomic_store_explicit(&g->down.status, GALE_STATUS_STOPPED_LEFT,
+				      memory_order_relaxed);
 		/* R8 (as in dp_group_stop). */
-		atomic_store_explicit(&g->row->state, DP_STATE_LEFT, memory_order_release);
+		atomic_store_explicit(&g->fx.row->state, DP_STATE_LEFT, memory_order_release);
 	}
 	group_free(g);
 }
@@ -582,47 +583,39 @@ dp_group_close(struct dp_group *g)
 uint32_t
 dp_group_max_msg(const struct dp_group *g)
 {
-	return g->max_msg;
+	return g->fx.max_msg;
 }
 
 void
 dp_group_view(const struct dp_group *g, struct gale_view *out)
 {
-	*out = g->app_view;
+	*out = g->app.view;
 }
 
 void
 dp_group_status(const struct dp_group *g, struct gale_group_status *out)
 {
-	out->status = atomic_load_explicit(&g->status, memory_order_acquire);
-	out->failed_id = atomic_load_explicit(&g->failed_id, memory_order_relaxed);
-	out->epoch = g->app_view.epoch;
+	out->status = atomic_load_explicit(&g->down.status, memory_order_acquire);
+	out->failed_id = atomic_load_explicit(&g->down.failed_id, memory_order_relaxed);
+	out->epoch = g->app.view.epoch;
 }
 
 void
 dp_group_counters(const struct dp_group *g, struct gale_counters *o)
 {
-#define R(f) atomic_load_explicit(&g->f, memory_order_relaxed)
-	o->sent_msgs = R(c_sent_msgs);
-	o->sent_bytes = R(c_sent_bytes);
-	o->delivered_msgs = R(c_deliv_msgs);
-	o->delivered_bytes = R(c_deliv_bytes);
-	o->backpressure = R(c_backpressure);
-	o->polls = R(c_polls);
-	o->idle_polls = R(c_idle_polls);
-	o->rows_published = R(c_rows);
-	o->invalid_records = R(c_invalid);
-	o->peer_failures = R(c_peer_failures);
-#undef R
-	o->frames_sent = o->frames_received = o->frames_dropped = 0;
-	o->naks_sent = o->retrans_frames = o->tx_dropped = o->rx_in_place = 0;
-	dp_dgram_counters(g, o);
+	/* Each counter has one writer; the other part's slot stays 0. */
+#define DP_COUNTER_SUM_(name, text)                                                                \
+	o->name = atomic_load_explicit(&g->ca.v[DP_C_##name], memory_order_relaxed) +              \
+		  atomic_load_explicit(&g->cd.v[DP_C_##name], memory_order_relaxed);
+	GALE_COUNTERS(DP_COUNTER_SUM_)
+#undef DP_COUNTER_SUM_
 }
 
 int
 dp_attach(struct dp_group *g, uint32_t id, const void **region)
 {
-	return g->dgram ? dp_dgram_attach(g, id, region) : g->ops->attach(g->drv, id, region);
+	return g->fx.dgram ? dp_dgram_attach(g, id, region)
+			   : g->fx.ops->attach(g->fx.drv, id, region);
 }
 
 void
@@ -630,11 +623,11 @@ dp_peer_map(struct dp_group *g, struct dp_peer *p, uint32_t id, const void *regi
 {
 	p->row = (const struct dp_row *)((const uint8_t *)region + DP_ROW_OFFSET);
 	p->ring = (const uint8_t *)region + DP_RING_OFFSET;
-	p->inplace = g->dgram ? dp_dgram_inplace(g, id) : NULL;
+	p->inplace = g->fx.dgram ? dp_dgram_inplace(g, id) : NULL;
 }
 
 int32_t
 dp_peer_pid(struct dp_group *g, uint32_t id)
 {
-	return g->ops->peer_pid ? g->ops->peer_pid(g->drv, id) : 0;
+	return g->fx.ops->peer_pid ? g->fx.ops->peer_pid(g->fx.drv, id) : 0;
 }

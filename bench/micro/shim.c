@@ -64,15 +64,15 @@ int
 shim_discard_frames(struct gale_group *pg)
 {
 	struct dp_group *g = pg->dp;
-	if (!g->dgram)
+	if (!g->fx.dgram)
 		return -EINVAL;
 	/* Everything else (close, liveness, frame_max) stays the real driver's. */
-	discard_ops = *g->ops;
+	discard_ops = *g->fx.ops;
 	discard_ops.tx = discard_tx;
 	discard_ops.rx = discard_rx;
-	group_hash = g->dgram->group_hash;
+	group_hash = g->fx.dgram->group_hash;
 	memset(&stats, 0, sizeof(stats));
-	g->ops = &discard_ops;
+	g->fx.ops = &discard_ops;
 	return 0;
 }
 

@@ -73,12 +73,12 @@ static void
 forge(struct dp_group *g, uint64_t pos, uint32_t len_flags, uint32_t epoch, uint64_t round,
       uint64_t tail)
 {
-	struct dp_rec *h = (struct dp_rec *)(g->ring + (pos & g->ring_mask));
+	struct dp_rec *h = (struct dp_rec *)(g->fx.ring + (pos & g->fx.ring_mask));
 	h->len_flags = len_flags;
 	h->epoch = epoch;
 	h->round = round;
-	atomic_store_explicit(&g->row->next_round, round + 1, memory_order_release);
-	atomic_store_explicit(&g->row->tail, tail, memory_order_release);
+	atomic_store_explicit(&g->fx.row->next_round, round + 1, memory_order_release);
+	atomic_store_explicit(&g->fx.row->tail, tail, memory_order_release);
 }
 
 /* Deliver what is ready at member x; returns the count (or a negative stop code). */
@@ -99,8 +99,8 @@ static int
 advance(struct member *a, struct member *b, struct member *c, uint64_t target)
 {
 	int sent = 0, got = 0, got_c = 0;
-	while (b->g->dp->commit_pos < target || got < sent || got_c < sent) {
-		if (b->g->dp->commit_pos < target && gale_send(b->g, "good one", 8) == 0)
+	while (b->g->dp->app.commit_pos < target || got < sent || got_c < sent) {
+		if (b->g->dp->app.commit_pos < target && gale_send(b->g, "good one", 8) == 0)
 			sent++;
 		struct gale_msg m[64];
 		int n = gale_poll(b->g, m, 64);
@@ -111,7 +111,7 @@ advance(struct member *a, struct member *b, struct member *c, uint64_t target)
 		n = pump(c);
 		got_c += n > 0 ? n : 0;
 	}
-	CHECK(b->g->dp->commit_pos == target);
+	CHECK(b->g->dp->app.commit_pos == target);
 	return got;
 }
 
@@ -131,7 +131,7 @@ run_case(enum fault f)
 		return;
 	struct dp_group *g = b.g->dp;
 	uint64_t rec = dp_rec_bytes(8);
-	uint64_t pos = f == F_PAST_RING_END ? g->ring_bytes - rec : 20 * rec;
+	uint64_t pos = f == F_PAST_RING_END ? g->fx.ring_bytes - rec : 20 * rec;
 	int good = advance(&a, &b, &c, pos);
 	uint64_t big_round = 1u << 30;
 	switch (f) {
@@ -139,7 +139,7 @@ run_case(enum fault f)
 		forge(g, pos, 0, 1, big_round, pos + rec);
 		break;
 	case F_LEN_TOO_BIG:
-		forge(g, pos, g->max_msg + 1, 1, big_round, pos + rec);
+		forge(g, pos, g->fx.max_msg + 1, 1, big_round, pos + rec);
 		break;
 	case F_PAST_RING_END: /* 128 bytes where 64 remain */
 		forge(g, pos, 100, 1, big_round, pos + 2 * rec);
@@ -152,13 +152,13 @@ run_case(enum fault f)
 		break;
 	case F_ROUND_BACKWARDS:
 		forge(g, pos, 8, 1, 0, pos + rec);
-		atomic_store_explicit(&g->row->next_round, big_round, memory_order_release);
+		atomic_store_explicit(&g->fx.row->next_round, big_round, memory_order_release);
 		break;
 	case F_TAIL_BACKWARDS:
 		forge(g, pos, 8, 1, big_round, rec);
 		break;
 	case F_TAIL_PAST_CAPACITY:
-		forge(g, pos, 8, 1, big_round, pos + g->ring_bytes * 4);
+		forge(g, pos, 8, 1, big_round, pos + g->fx.ring_bytes * 4);
 		break;
 	case F_PAD_PAST_TAIL:
 		forge(g, pos, DP_REC_PAD, 1, big_round, pos + rec);
