@@ -18,6 +18,18 @@ gale_commit(struct gale_group *g, uint32_t len, uint64_t *seq)
 }
 
 int
+gale_claimv(struct gale_group *g, uint32_t len, void **bufs, int n)
+{
+	return dp_claimv(g->dp, len, bufs, n);
+}
+
+int
+gale_commitv(struct gale_group *g, int k, uint64_t *first_seq)
+{
+	return dp_commitv(g->dp, k, first_seq);
+}
+
+int
 gale_flush(struct gale_group *g)
 {
 	return dp_flush(g->dp);

@@ -79,8 +79,7 @@ struct perf_slot {
 	uint64_t sent;
 	uint64_t delivered;
 	uint64_t delivered_bytes;
-	uint64_t backpressure;
-	uint64_t naks, retrans, dropped_frames, in_place; /* datagram drivers */
+	struct gale_counters counters; /* its group's, at the end */
 	double cpu_s;
 	struct perf_hist lat;	      /* deliveries of others' messages, ns */
 	_Atomic uint64_t t_wedged_ns; /* first claim held by a view change */
@@ -116,6 +115,7 @@ struct perf_result {
 	uint64_t msgs;
 	uint64_t backpressure; /* claims refused with -EAGAIN, all senders */
 	uint64_t naks, retrans, dropped_frames, in_place; /* datagram drivers, all members */
+	struct gale_counters counters;			  /* every counter, summed over members */
 	double elapsed_s;
 	struct perf_hist lat;
 };

@@ -471,14 +471,17 @@ run_gale(const struct perf_opts *o, struct run *run)
 			t_end = s->t_done_ns;
 		deliveries += s->delivered;
 		bytes_sent += s->delivered_bytes;
-		r->backpressure += s->backpressure;
-		r->naks += s->naks;
-		r->retrans += s->retrans;
-		r->dropped_frames += s->dropped_frames;
-		r->in_place += s->in_place;
+#define PERF_COUNTER_SUM_(name, text) r->counters.name += s->counters.name;
+		GALE_COUNTERS(PERF_COUNTER_SUM_)
+#undef PERF_COUNTER_SUM_
 		cpu += s->cpu_s;
 		ph_merge(&r->lat, &s->lat);
 	}
+	r->backpressure = r->counters.backpressure;
+	r->naks = r->counters.naks_sent;
+	r->retrans = r->counters.retrans_frames;
+	r->dropped_frames = r->counters.frames_dropped;
+	r->in_place = r->counters.rx_in_place;
 	r->msgs = msgs;
 	r->elapsed_s = (double)(t_end - t0) / 1e9;
 	if (r->elapsed_s > 0 && !run->failed) {
@@ -506,6 +509,19 @@ print_lat_json(const struct perf_hist *h)
 {
 	fflush(stdout);
 	ph_print_json(stdout, h);
+}
+
+static void
+print_counters_json(const struct gale_counters *c)
+{
+	printf(",\"counters\":{");
+	const char *sep = "";
+#define PERF_COUNTER_JSON_(name, text)                                                             \
+	printf("%s\"" #name "\":%llu", sep, (unsigned long long)c->name);                          \
+	sep = ",";
+	GALE_COUNTERS(PERF_COUNTER_JSON_)
+#undef PERF_COUNTER_JSON_
+	printf("}");
 }
 
 static void
@@ -598,6 +614,7 @@ main(int argc, char **argv)
 			printf("],\"view_change_ms\":%.3f,", view_change_median(&run));
 		}
 		print_result_json(r);
+		print_counters_json(&r->counters);
 		if (o.baseline) {
 			printf(",\"baseline\":{");
 			print_result_json(&base);

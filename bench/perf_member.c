@@ -280,6 +280,78 @@ deliver(struct member *m)
 	return n;
 }
 
+static inline uint64_t
+u64_min(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* A claim refused: why, for the caller; false when the member must stop. */
+static bool
+claim_refused(struct member *m, int rc, uint64_t now, bool *finished)
+{
+	if (rc == -GALE_EWEDGED && !atomic_load_explicit(&m->me->t_wedged_ns, memory_order_relaxed))
+		atomic_store_explicit(&m->me->t_wedged_ns, now, memory_order_release);
+	if (rc == -EAGAIN || rc == -GALE_EWEDGED)
+		return true; /* back-pressure or a view change: deliver, then retry */
+	m->me->error = rc;
+	*finished = true;
+	return false;
+}
+
+/* Fixed-size messages: one batch (gale_claimv / gale_commitv) of those due. */
+static unsigned
+send_batch(struct member *m, uint64_t t_start, uint64_t now, bool *finished)
+{
+	const struct perf_opts *o = m->o;
+	uint64_t due = SEND_BURST;
+	if (o->count)
+		due = u64_min(due, o->count - u64_min(o->count, m->me->sent));
+	if (o->rate > 0) {
+		/* Those whose time has come (open loop). */
+		double late = (double)(now - t_start) * o->rate / 1e9 - (double)m->me->sent;
+		due = late < 0 ? 0 : u64_min(due, (uint64_t)late + 1);
+	}
+	if (!due) {
+		*finished = o->count && m->me->sent >= o->count;
+		return 0;
+	}
+	void *bufs[SEND_BURST];
+	uint32_t len = o->size_min;
+	int k = gale_claimv(m->g, len, bufs, (int)due);
+	if (k < 0) {
+		claim_refused(m, k, now, finished);
+		return 0;
+	}
+	for (int i = 0; i < k; i++) {
+		uint64_t n = m->me->sent + (uint64_t)i;
+		uint64_t t_ns = o->rate > 0 ? t_start + (uint64_t)((double)n * 1e9 / o->rate) : now;
+		perf_fill(bufs[i], len, t_ns, n, m->id);
+		uint64_t digest = m->logging ? fnv1a(bufs[i], len) : 0;
+		if (m->logging) /* before the commit, as in send_burst() */
+			plog_send(&m->log, m->epoch, m->epoch_seq + (uint64_t)i, len, digest);
+		m->hist[(m->epoch_seq + (uint64_t)i) & m->hist_mask] =
+			(struct sent_rec){ len, digest };
+	}
+	uint64_t seq;
+	int rc = gale_commitv(m->g, k, &seq);
+	if (rc) {
+		*finished = true; /* stopped since the claim: the loop sees why */
+		return 0;
+	}
+	if (seq != m->epoch_seq) {
+		fprintf(stderr,
+			"gale-perf: member %u: commit returned seq %" PRIu64 ", expected %" PRIu64
+			"\n",
+			m->id, seq, m->epoch_seq);
+		m->me->error = -EPROTO;
+		*finished = true;
+	}
+	m->epoch_seq += (uint64_t)k;
+	m->me->sent += (uint64_t)k;
+	return (unsigned)k;
+}
+
 /* Send up to one burst; returns how many were sent. */
 static unsigned
 send_burst(struct member *m, uint64_t t_start, bool *finished)
@@ -291,6 +363,8 @@ send_burst(struct member *m, uint64_t t_start, bool *finished)
 		*finished = true;
 		return 0;
 	}
+	if (o->size_min == o->size_max)
+		return send_batch(m, t_start, now, finished);
 	for (unsigned b = 0; b < SEND_BURST; b++) {
 		if (o->count && m->me->sent >= o->count) {
 			*finished = true;
@@ -305,18 +379,13 @@ send_burst(struct member *m, uint64_t t_start, bool *finished)
 		uint32_t len = perf_msg_len(o, &m->rng);
 		void *buf;
 		int rc = gale_claim(m->g, len, &buf);
-		if (rc == -GALE_EWEDGED &&
-		    !atomic_load_explicit(&m->me->t_wedged_ns, memory_order_relaxed))
-			atomic_store_explicit(&m->me->t_wedged_ns, now, memory_order_release);
-		if (rc == -EAGAIN || rc == -GALE_EWEDGED)
-			break; /* back-pressure or a view change: deliver, then retry */
 		if (rc) {
-			m->me->error = rc;
-			*finished = true;
+			claim_refused(m, rc, now, finished);
 			break;
 		}
 		perf_fill(buf, len, t_ns, m->me->sent, m->id);
-		uint64_t digest = fnv1a(buf, len);
+		/* The digest is for the log only: the checker compares it. */
+		uint64_t digest = m->logging ? fnv1a(buf, len) : 0;
 		/* Logged before the commit, so no member can deliver a message whose
 		 * send is missing from the log of a sender killed right after. */
 		if (m->logging)
@@ -475,13 +544,7 @@ perf_member_main(const struct perf_opts *o, struct perf_shared *sh, uint32_t id,
 		gale_node_idle(m.node, work);
 	}
 	m.me->cpu_s = perf_cpu_seconds() - cpu0;
-	struct gale_counters c;
-	gale_group_counters(m.g, &c);
-	m.me->backpressure = c.backpressure;
-	m.me->naks = c.naks_sent;
-	m.me->retrans = c.retrans_frames;
-	m.me->dropped_frames = c.frames_dropped;
-	m.me->in_place = c.rx_in_place;
+	gale_group_counters(m.g, &m.me->counters);
 out:
 	gale_node_destroy(m.node);
 	/* After the leave: the view changes it causes are in the log too. */

@@ -43,7 +43,7 @@ static const char usage_text[] =
 	"  --mtu BYTES           udp: largest frame, 256..65507 (default 1472)\n"
 	"  --rx-copybreak BYTES  dpdk: messages this long or longer, received whole in one\n"
 	"                        frame, are delivered in place from the mbuf (default 256;\n"
-	"                        1: every one; 16777216: none)\n"
+	"                        at least 48: 1 counts as 48; 16777216: none)\n"
 	"  --cut MEMBER@SECONDS  cut a member off the network then, by running --cut-cmd; the\n"
 	"                        others must exclude it and go on, it must stop\n"
 	"  --cut-cmd CMD         shell command for --cut: %%h is replaced by the member's\n"

@@ -100,6 +100,8 @@ dp_dgram_open(struct dp_group *g, const struct gale_group_conf *c)
 	d->max_gaps = (uint32_t)GB_MIN((uint64_t)GW_MAX_NAK, (d->cap - 8) / 16);
 	d->window = GB_MIN(g->fx.ring_bytes / 2, DG_MAX_WINDOW);
 	d->copybreak = c->net.rx_copybreak ? c->net.rx_copybreak : DG_COPYBREAK;
+	if (d->copybreak < DP_INPLACE_MIN_LEN)
+		d->copybreak = DP_INPLACE_MIN_LEN; /* shorter records may share a slot */
 	d->rng = gb_now_ns() ^ ((uint64_t)c->my_id << 32) ^ 0x9e3779b97f4a7c15ull;
 	g->fx.dgram = d;
 	return 0;

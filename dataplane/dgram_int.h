@@ -68,7 +68,7 @@ struct dg_peer {
 	bool gap, want;
 	uint64_t nak_due, nak_backoff, nak_contig;
 	/* In-place delivery (dgram_keep.c); NULL where frames are not kept. */
-	struct dp_inplace *inplace; /* one per DP_REC_ALIGN of the ring */
+	struct dp_inplace *inplace; /* one per DP_INPLACE_SLOT of the ring */
 	struct dg_kept *kept;	    /* DG_KEEP, a FIFO */
 	uint32_t kept_head, kept_tail;
 	uint64_t hollow;    /* below: payloads may be in freed frames only (no relay) */

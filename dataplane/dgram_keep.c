@@ -30,7 +30,7 @@ dg_keep_init(struct dp_group *g, struct dp_dgram *d, struct dg_peer *q)
 {
 	if (!g->fx.ops->rx_keep || d->copybreak > g->fx.max_msg)
 		return;
-	q->inplace = calloc(g->fx.ring_bytes / DP_REC_ALIGN, sizeof(q->inplace[0]));
+	q->inplace = calloc(g->fx.ring_bytes / DP_INPLACE_SLOT, sizeof(q->inplace[0]));
 	q->kept = calloc(DG_KEEP, sizeof(q->kept[0]));
 	if (!q->inplace || !q->kept) {
 		free(q->inplace); /* no memory: this mirror copies, as on udp */
@@ -135,7 +135,7 @@ dg_keep_materialize(struct dp_group *g, struct dg_peer *q)
 			}
 			if (!dp_rec_fits(off, lf, g->fx.max_msg, g->fx.ring_bytes))
 				break; /* not a record (dp_peek fails the peer for it) */
-			struct dp_inplace *s = &q->inplace[off / DP_REC_ALIGN];
+			struct dp_inplace *s = &q->inplace[off / DP_INPLACE_SLOT];
 			if (s->ptr && s->pos == p) {
 				memcpy(q->ring + off + sizeof(*h), s->ptr, len);
 				s->ptr = NULL;

@@ -248,7 +248,7 @@ rx_batch(struct dp_group *g, struct dp_dgram *d, struct dg_peer *q, const struct
 		if (p >= lo && kept && !(lf & DP_REC_PAD) && len >= d->copybreak) {
 			uint64_t o = p & g->fx.ring_mask;
 			memcpy(q->ring + o, b + off, GW_REC_HDR);
-			q->inplace[o / DP_REC_ALIGN] =
+			q->inplace[o / DP_INPLACE_SLOT] =
 				(struct dp_inplace){ .ptr = b + off + GW_REC_HDR, .pos = p };
 			dp_count(d->cnt, DP_C_rx_in_place, 1);
 		} else if (p + img > lo) {

@@ -43,8 +43,15 @@ static_assert((DP_DQ_SIZE & (DP_DQ_SIZE - 1)) == 0, "delivery queue size is a po
 #define DP_MAX_GROUPS 16 /* groups per node */
 #define DP_FIFO_BURST 64 /* records delivered from one sender before the next is served */
 #define DP_LIVENESS_PERIOD_NS 1000000ull /* peer checks at most this often */
-#define DP_TICK_PASSES 16 /* shm: the clock is read, and periodic work done, this often */
-#define DP_NO_RANK 0xff	  /* dq rank of a departed sender */
+#define DP_TICK_PASSES 16      /* shm: the clock is read, and periodic work done, this often */
+#define DP_PREFETCH_AHEAD 4096 /* ring bytes: lines asked for this far ahead */
+#define DP_NO_RANK 0xff
+/* In-place delivery's slots: one per this many ring bytes. A record kept in
+ * place takes at least a slot's bytes, so no two share a slot. */
+#define DP_INPLACE_SLOT 64
+#define DP_INPLACE_MIN_LEN                                                                         \
+	(DP_INPLACE_SLOT -                                                                         \
+	 16) /* payload bytes of the smallest */ /* dq rank of a departed sender */
 
 /* View change progress (dataplane thread). */
 enum dp_vc { DP_VC_NONE = 0, DP_VC_WEDGED, DP_VC_TRIM };
@@ -77,7 +84,7 @@ dp_count(struct dp_counters *c, enum dp_counter k, uint64_t n)
 }
 
 /*
- * In-place delivery (dgram.c, dpdk): for each DP_REC_ALIGN slot of a mirror
+ * In-place delivery (dgram.c, dpdk): for each DP_INPLACE_SLOT bytes of a mirror
  * ring, the payload of the record that starts at ring position `pos`, in a
  * received frame the datagram layer keeps; ptr NULL or another pos: the
  * payload is in the mirror, after the record's header.
@@ -142,6 +149,7 @@ struct dp_app {
 	uint64_t commit_pos; /* end of committed records (private copy) */
 	uint64_t claim_pos;  /* open claim's record, UINT64_MAX if none */
 	uint32_t claim_len;
+	uint32_t claim_n;     /* records in the open claim (dp_claimv) */
 	uint32_t unpublished; /* commits not yet published (APP mode) */
 	uint64_t free_floor;  /* min over members of freed_pos[my_rank] */
 	uint64_t commit_msgs;
@@ -192,7 +200,6 @@ struct dp_work {
 	uint64_t liveness_ns; /* last liveness check */
 	uint32_t fifo_next;   /* FIFO round-robin start */
 	bool stale;	      /* a peer is in a later epoch: deliver nothing */
-	uint64_t cmd_tail;    /* control commands consumed */
 	/* The view change. */
 	enum dp_vc vc;
 	struct dp_cmd install; /* DP_VC_TRIM: the view being installed */

@@ -8,9 +8,9 @@
  *   region:  [driver header 4 KiB][dp_row][pad to page][ring: ring_bytes]
  *
  * A ring is a log of records, each a 16-byte header and its payload, padded
- * to DP_REC_ALIGN (a cache line: a reader never shares a line with the record
- * being written after it). Positions are byte counts that only grow; pos & (size - 1)
- * is the offset. A record never wraps: the rest of the ring is filled with
+ * to DP_REC_ALIGN (16 bytes: a 64-byte message takes 80 bytes, not two
+ * cache lines; a writer prefetches the lines ahead, app_fp.c). Positions are byte counts that only
+ * grow; pos & (size - 1) is the offset. A record never wraps: the rest of the ring is filled with
  * a PAD record instead.
  */
 #ifndef GALE_DATAPLANE_LAYOUT_H
@@ -22,8 +22,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#define DP_LAYOUT_VERSION 2
-#define DP_REC_ALIGN 64
+#define DP_LAYOUT_VERSION 3
+#define DP_REC_ALIGN 16
 
 /* dp_rec.len_flags: low 24 bits payload length, high bits flags. */
 #define DP_REC_LEN_MASK 0x00ffffffu
@@ -63,9 +63,11 @@ struct dp_row {
 	_Atomic uint64_t next_round; /* no future record has a smaller round; R2 pairs with A2 */
 	_Atomic uint64_t sent_msgs;  /* messages published in this epoch */
 
-	/* Liveness line. */
-	gb_cache_aligned _Atomic uint64_t heartbeat; /* bumped by every dataplane pass */
-	_Atomic uint32_t state;			     /* DP_STATE_*; R8 pairs with A8 (liveness) */
+	/* Heartbeat line: bumped by every dataplane pass, read by peers every
+	 * ms (alone on its line: the state line below is read every pass). */
+	gb_cache_aligned _Atomic uint64_t heartbeat;
+	/* State line. */
+	gb_cache_aligned _Atomic uint32_t state; /* DP_STATE_*; R8 pairs with A8 (liveness) */
 	_Atomic uint32_t failed_id;   /* with DP_STATE_STOPPED: the member it saw fail or leave */
 	_Atomic uint32_t stop_status; /* with DP_STATE_STOPPED: its enum gale_status */
 	/*
@@ -84,7 +86,12 @@ struct dp_row {
 };
 static_assert(offsetof(struct dp_row, tail) % GB_CACHE_LINE == 0, "producer line aligned");
 static_assert(offsetof(struct dp_row, heartbeat) - offsetof(struct dp_row, tail) >= GB_CACHE_LINE,
-	      "producer and liveness lines apart");
+	      "producer and heartbeat lines apart");
+static_assert(offsetof(struct dp_row, state) - offsetof(struct dp_row, heartbeat) >=
+			      GB_CACHE_LINE &&
+		      offsetof(struct dp_row, row_epoch) / GB_CACHE_LINE ==
+			      offsetof(struct dp_row, state) / GB_CACHE_LINE,
+	      "the heartbeat alone on its line; row_epoch on the state line");
 static_assert(offsetof(struct dp_row, recv_pos) % GB_CACHE_LINE == 0, "recv row aligned");
 static_assert(offsetof(struct dp_row, freed_pos) % GB_CACHE_LINE == 0, "freed row aligned");
 

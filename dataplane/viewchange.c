@@ -33,14 +33,13 @@ bool
 dp_ctl_post(struct dp_group *g, const struct dp_evt *e)
 {
 	struct dp_ctl *c = g->fx.ctl;
-	uint64_t head = atomic_load_explicit(&c->evt_head, memory_order_relaxed);
-	if (head - atomic_load_explicit(&c->evt_tail, memory_order_acquire) >= DP_CTL_EVTS) {
+	if (!gb_spsc_free(&c->evt_pos, DP_CTL_EVTS)) {
 		atomic_fetch_add_explicit(&c->evt_lost, 1, memory_order_relaxed);
 		return false;
 	}
+	uint64_t head = gb_spsc_prod_pos(&c->evt_pos);
 	c->evt[head & (DP_CTL_EVTS - 1)] = *e;
-	/* R13: the event is written; pairs with A13 in dp_ctl_pop_evt(). */
-	atomic_store_explicit(&c->evt_head, head + 1, memory_order_release);
+	gb_spsc_publish(&c->evt_pos, head + 1); /* S1; A1 in dp_ctl_pop_evt() */
 	if (g->fx.ctl_wake_fd >= 0) {
 		uint64_t one = 1;
 		/* A full eventfd counter still wakes the reader: nothing to handle. */
@@ -208,11 +207,11 @@ unsigned
 dp_ctl_work(struct dp_group *g)
 {
 	struct dp_ctl *c = g->fx.ctl;
-	/* A12: pairs with R12 in dp_ctl_push_cmd(); the command is written. */
-	if (atomic_load_explicit(&c->cmd_head, memory_order_acquire) == g->w.cmd_tail ||
-	    g->w.vc == DP_VC_TRIM)
+	uint64_t tail = gb_spsc_cons_pos(&c->cmd_pos);
+	/* A1: the command is written (S1 in dp_ctl_push_cmd()). */
+	if (gb_spsc_head(&c->cmd_pos) == tail || g->w.vc == DP_VC_TRIM)
 		return 0;
-	const struct dp_cmd *cmd = &c->cmd[g->w.cmd_tail & (DP_CTL_CMDS - 1)];
+	const struct dp_cmd *cmd = &c->cmd[tail & (DP_CTL_CMDS - 1)];
 	switch (cmd->type) {
 	case DP_CMD_WEDGE:
 		if (!g->w.joining)
@@ -236,8 +235,7 @@ dp_ctl_work(struct dp_group *g)
 		vc_fault(g, "an unknown control command");
 		break;
 	}
-	g->w.cmd_tail++;
-	atomic_store_explicit(&c->cmd_tail, g->w.cmd_tail, memory_order_release);
+	gb_spsc_release(&c->cmd_pos, tail + 1);
 	return 1;
 }
 

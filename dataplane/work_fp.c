@@ -221,7 +221,7 @@ dp_emit(struct dp_group *g, uint32_t rank, const struct dp_rec *h, uint32_t len,
 	if (p->inplace) {
 		/* Delivered in place, from the received frame (dgram.c)? */
 		const struct dp_inplace *s =
-			&p->inplace[(p->deliv_pos & g->fx.ring_mask) / DP_REC_ALIGN];
+			&p->inplace[(p->deliv_pos & g->fx.ring_mask) / DP_INPLACE_SLOT];
 		if (s->ptr && s->pos == p->deliv_pos)
 			data = s->ptr;
 	}
@@ -232,6 +232,10 @@ dp_emit(struct dp_group *g, uint32_t rank, const struct dp_rec *h, uint32_t len,
 					  .epoch = g->w.view.epoch };
 	p->deliv_pos += dp_rec_bytes(len);
 	p->deliv_seq++;
+	/* Published records ahead are read soon: ask for their lines now (never
+	 * past the tail: those lines are the writer's). */
+	if (p->deliv_pos + DP_PREFETCH_AHEAD < p->seen)
+		gb_prefetch_r(p->ring + ((p->deliv_pos + DP_PREFETCH_AHEAD) & g->fx.ring_mask));
 	p->last_round = h->round;
 	g->dq.end[k] = p->deliv_pos;
 	g->dq.rank[k] = (uint8_t)rank;
@@ -275,8 +279,7 @@ dp_group_work(struct dp_group *g)
 	}
 	unsigned work = dgw + apply_releases(g);
 	/* A command from the control plane (viewchange.c reads it: A12). */
-	if (gb_unlikely(atomic_load_explicit(&g->fx.ctl->cmd_head, memory_order_relaxed) !=
-			g->w.cmd_tail))
+	if (gb_unlikely(gb_spsc_any(&g->fx.ctl->cmd_pos)))
 		work += dp_ctl_work(g);
 	if (gb_likely(g->w.vc == DP_VC_NONE)) {
 		if (g->fx.agent)
@@ -293,7 +296,8 @@ dp_group_work(struct dp_group *g)
 		work += dp_vc_work(g);
 	}
 	g->w.passes++;
-	/* Every pass: a member is alive as long as its dataplane runs. */
+	/* Every pass: a member is alive as long as its dataplane runs. Each
+	 * word is on a line of its own, which its reader looks at every ms. */
 	atomic_store_explicit(&g->fx.row->heartbeat, g->w.passes, memory_order_relaxed);
 	atomic_store_explicit(&g->fx.ctl->dp_heartbeat, g->w.passes, memory_order_relaxed);
 	if (g->fx.dgram)

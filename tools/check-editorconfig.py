@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Check tracked text files against .editorconfig: LF line ends, a final
+"""Check the project's text files (tools/source-files.py) against .editorconfig: LF line ends, a final
 newline, no trailing whitespace, and space indentation where .editorconfig
 asks for it (meson.build, shell, Markdown, Python). C is left to
 clang-format, and so are code blocks in Markdown. Prints each offence as FILE:LINE: what; exits 1 if any."""
@@ -9,8 +9,9 @@ import sys
 SPACES = (".sh", ".md", ".py", "meson.build", "meson_options.txt", ".ci/run")
 SKIP = ("tests/check/",)  # checker cases: logs are data, byte for byte
 
-files = subprocess.run(["git", "ls-files"], capture_output=True, text=True,
-                       check=True).stdout.split()
+# The tracked files, from git or (no git: a copied tree) from the tree itself.
+files = subprocess.run([sys.executable, "tools/source-files.py"], capture_output=True,
+                       text=True, check=True).stdout.split()
 bad = 0
 for path in files:
     if path.startswith(SKIP):

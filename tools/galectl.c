@@ -155,14 +155,11 @@ show(const char *path)
 		       (unsigned long long)st.installs, (unsigned long long)st.dropped);
 	}
 	struct gale_counters c = b->counters;
-	printf("  counters: sent %llu msgs (%llu B), delivered %llu msgs (%llu B), "
-	       "back-pressure %llu, polls %llu (idle %llu), invalid records %llu, "
-	       "peer failures %llu\n",
-	       (unsigned long long)c.sent_msgs, (unsigned long long)c.sent_bytes,
-	       (unsigned long long)c.delivered_msgs, (unsigned long long)c.delivered_bytes,
-	       (unsigned long long)c.backpressure, (unsigned long long)c.polls,
-	       (unsigned long long)c.idle_polls, (unsigned long long)c.invalid_records,
-	       (unsigned long long)c.peer_failures);
+	printf("  counters:\n");
+#define GALECTL_COUNTER_(name, text)                                                               \
+	printf("    %-16s %20llu  %s\n", #name, (unsigned long long)c.name, text);
+	GALE_COUNTERS(GALECTL_COUNTER_)
+#undef GALECTL_COUNTER_
 	munmap(b, sizeof(*b));
 }
 

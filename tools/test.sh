@@ -12,7 +12,8 @@ failed_steps=0
 step() { echo; echo "=== $*"; }
 
 step "formatting (clang-format --dry-run)"
-if ! git ls-files '*.c' '*.h' '*.cc' | xargs clang-format --dry-run -Werror; then
+# The files: from git, or from the tree where there is no git (tools/source-files.py).
+if ! python3 tools/source-files.py .c .h .cc | xargs clang-format --dry-run -Werror; then
     echo "formatting: the files above differ from .clang-format (run: clang-format -i FILE)"
     failed_steps=$((failed_steps + 1))
 fi

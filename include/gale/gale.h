@@ -167,7 +167,8 @@ struct gale_net_conf {
 	 *  at least this many bytes, is delivered in place: gale_msg.data points
 	 *  into the received mbuf, kept until every member released the message.
 	 *  Shorter ones (and messages sent in fragments) are copied into the
-	 *  sender's mirror ring, as on udp. 0 = 256; UINT32_MAX = always copy. */
+	 *  sender's mirror ring, as on udp. 0 = 256; at least 48 (smaller values
+	 *  count as 48); UINT32_MAX = always copy. */
 	uint32_t rx_copybreak;
 };
 
@@ -328,6 +329,27 @@ int gale_claim(struct gale_group *g, uint32_t len, void **buf);
  *   the claim is dropped).
  */
 int gale_commit(struct gale_group *g, uint32_t len, uint64_t *seq);
+
+/**
+ * Claim up to n messages of len bytes each at once (a batch: one check of
+ * the group and of the ring's room for all of them): bufs[i] is the i-th
+ * message's space. A batch never wraps the ring, so fewer than n may be
+ * claimed. Fill them, then gale_commitv() the first k, or gale_abort().
+ * thread: the app thread. blocks: no.
+ * @return the number claimed (1..n); -EINVAL n < 1; the errors of gale_claim().
+ */
+int gale_claimv(struct gale_group *g, uint32_t len, void **bufs, int n);
+
+/**
+ * Commit the first k messages of the open gale_claimv() batch, each of the
+ * claimed length, in order (the rest are dropped), and set *first_seq (if
+ * not NULL) to the first one's sequence number; they are published as
+ * gale_commit() says. Also commits a gale_claim() with k = 1.
+ * thread: the app thread. blocks: no.
+ * @return 0; -EINVAL no claim open, or k < 1 or more than claimed;
+ *   -GALE_ESTOPPED as gale_commit().
+ */
+int gale_commitv(struct gale_group *g, int k, uint64_t *first_seq);
 
 /**
  * Publish every committed message now (THREADING_APP; a no-op for AGENT).

@@ -38,7 +38,7 @@ sleep 0.5
 cat "$dir/status1.out"
 [ "$(grep -c 'view: epoch 1, 3 members \[0,1,2\], leader 0, running' "$dir/status1.out")" -eq 3 ] ||
     fail "status does not show view 1 (0,1,2) with leader 0 at all 3 members"
-grep -q 'counters: sent [1-9]' "$dir/status1.out" || fail "status shows no messages sent"
+grep -Eq '^ +sent_msgs +[1-9]' "$dir/status1.out" || fail "status shows no messages sent"
 
 "$ctl" join "$group" 7 --contact 0,1,2 --mode safe --seconds 30 >"$dir/join.out" 2>&1 &
 join_pid=$!
@@ -51,7 +51,7 @@ sleep 0.5
 cat "$dir/status2.out"
 grep -q 'view: epoch 2, 4 members \[0,1,2,7\], leader 0, running' "$dir/status2.out" ||
     fail "the joiner's status does not show view 2"
-grep -q 'delivered [1-9]' "$dir/status2.out" || fail "the joiner delivered nothing"
+grep -Eq '^ +delivered_msgs +[1-9]' "$dir/status2.out" || fail "the joiner delivered nothing"
 
 "$ctl" leave "$group" 7 || fail "galectl leave exited $?"
 wait "$join_pid"

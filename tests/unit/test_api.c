@@ -157,8 +157,60 @@ test_single_member(void)
 	CHECK(gale_poll_cb(g, deliver_one, &calls, 100) == 1);
 	CHECK(calls == 1);
 
+	/* Batches: gale_claimv() of up to n, gale_commitv() of the first k. */
+	void *bufs[64];
+	CHECK(gale_claimv(g, 100, bufs, 0) == -EINVAL);
+	CHECK(gale_claimv(g, 0, bufs, 4) == -EMSGSIZE);
+	CHECK(gale_commitv(g, 1, NULL) == -EINVAL); /* nothing claimed */
+	int k = gale_claimv(g, 100, bufs, 8);
+	CHECK(k >= 1 && k <= 8);
+	CHECK(gale_claimv(g, 100, bufs, 8) == -EBUSY);
+	CHECK(gale_commitv(g, k + 1, NULL) == -EINVAL); /* more than claimed */
+	for (int i = 0; i < k; i++) {
+		memset(bufs[i], 0xa0 + i, 100);
+		CHECK(i == 0 || (char *)bufs[i] - (char *)bufs[i - 1] >= 100);
+	}
+	uint64_t first = 0;
+	gale_group_counters(g, &cnt);
+	uint64_t before = cnt.sent_msgs;
+	int commit_k = k > 1 ? k - 1 : 1; /* the last one is dropped */
+	CHECK(gale_commitv(g, commit_k, &first) == 0);
+	CHECK(gale_commitv(g, 1, NULL) == -EINVAL); /* the batch is closed */
+	gale_group_counters(g, &cnt);
+	CHECK(cnt.sent_msgs == before + (uint64_t)commit_k);
+	got = 0;
+	int n_ok = 0;
+	while (got < commit_k) {
+		int nb = gale_poll(g, m, 32);
+		if (nb <= 0)
+			break;
+		for (int i = 0; i < nb; i++, got++)
+			n_ok += m[i].len == 100 && m[i].seq == first + (uint64_t)got &&
+				((const unsigned char *)m[i].data)[99] ==
+					(unsigned char)(0xa0 + got);
+		gale_release(g, nb);
+	}
+	CHECK(got == commit_k && n_ok == commit_k);
+	/* A batch stops where the ring would wrap, and at its free space. */
+	int total = 0, batches = 0;
+	while ((k = gale_claimv(g, 1000, bufs, 64)) > 0) {
+		CHECK(gale_commitv(g, k, NULL) == 0);
+		total += k;
+		batches++;
+	}
+	CHECK(k == -EAGAIN && total > 0 && total < 64 && batches >= 1);
+	while ((got = gale_poll(g, m, 32)) > 0) {
+		total -= got;
+		gale_release(g, got);
+	}
+	CHECK(total == 0);
+	gale_poll(g, m, 0);
+	gale_group_counters(g, &cnt);
+	uint64_t batch_msgs = cnt.sent_msgs - before;
+
 	gale_node_counters(n, &cnt);
-	CHECK(cnt.sent_msgs == 20 + (uint64_t)sent + 1 && cnt.delivered_msgs == cnt.sent_msgs);
+	CHECK(cnt.sent_msgs == 20 + (uint64_t)sent + 1 + batch_msgs &&
+	      cnt.delivered_msgs == cnt.sent_msgs);
 	struct gale_group_status st;
 	gale_group_status(g, &st);
 	CHECK(st.status == GALE_STATUS_RUNNING && st.epoch == 1);

@@ -196,8 +196,8 @@ test_rec(void)
 	}
 	CHECK(found == n && pads == 1 && pos - start < RB);
 	CHECK(dp_rec_next(100 * RB + 128, DP_REC_PAD, RB - 1) == 101 * RB);
-	CHECK(dp_rec_next(0, 1, RB - 1) == DP_REC_ALIGN);
-	CHECK(dp_rec_next(0, DP_REC_ALIGN - 16 + 1, RB - 1) == 2 * DP_REC_ALIGN);
+	CHECK(dp_rec_next(0, 1, RB - 1) == 32); /* 16-byte header, 1 byte, to 16 */
+	CHECK(dp_rec_next(0, 48, RB - 1) == 64 && dp_rec_next(64, 49, RB - 1) == 144);
 	/* What is not a message record. */
 	CHECK(!dp_rec_fits(0, 0, 1024, RB));			      /* empty */
 	CHECK(!dp_rec_fits(0, 1025, 1024, RB));			      /* over max_msg */

@@ -12,6 +12,9 @@
 #define gb_likely(x) __builtin_expect(!!(x), 1)
 #define gb_unlikely(x) __builtin_expect(!!(x), 0)
 #define gb_unused __attribute__((unused))
+/* Ask for a line before it is needed: to write (an RFO ahead of the writer) or to read. */
+#define gb_prefetch_w(p) __builtin_prefetch((p), 1, 3)
+#define gb_prefetch_r(p) __builtin_prefetch((p), 0, 3)
 #define GB_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define GB_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define GB_MAX(a, b) ((a) > (b) ? (a) : (b))

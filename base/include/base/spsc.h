@@ -32,6 +32,7 @@
 #include "base/compiler.h"
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct gb_spsc {
@@ -99,6 +100,15 @@ gb_spsc_head(struct gb_spsc *r)
 	uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
 	r->head_seen = h;
 	return h;
+}
+
+/* Consumer: whether entries may be waiting: a relaxed look, no order (read
+ * them after gb_spsc_head()). For a consumer that looks every pass. */
+static inline bool
+gb_spsc_any(const struct gb_spsc *r)
+{
+	return atomic_load_explicit(&r->head, memory_order_relaxed) !=
+	       atomic_load_explicit(&r->tail, memory_order_relaxed);
 }
 
 /* Consumer: its own tail (the only writer: relaxed). */

@@ -20,6 +20,7 @@
 #define GALE_DATAPLANE_CTL_H
 
 #include "base/compiler.h"
+#include "base/spsc.h"
 #include "gale/gale.h"
 
 #include <stdatomic.h>
@@ -27,7 +28,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define DP_CTL_VERSION 1
+#define DP_CTL_VERSION 2
 #define DP_CTL_CMDS 8	/* command ring entries; power of two */
 #define DP_CTL_EVTS 128 /* event ring entries; power of two */
 
@@ -97,12 +98,10 @@ struct dp_ctl {
 	uint32_t joiner; /* 1: init_ids are members to ask, not a view */
 	uint32_t n_init;
 	uint32_t init_ids[GALE_MAX_MEMBERS];
-	/* Command ring: head written by control, tail by the dataplane. */
-	gb_cache_aligned _Atomic uint64_t cmd_head; /* R12 pairs with A12 */
-	gb_cache_aligned _Atomic uint64_t cmd_tail;
-	/* Event ring: head written by the dataplane, tail by control. */
-	gb_cache_aligned _Atomic uint64_t evt_head; /* R13 pairs with A13 */
-	gb_cache_aligned _Atomic uint64_t evt_tail;
+	/* Command ring (cmd[]): control produces, the dataplane consumes. */
+	struct gb_spsc cmd_pos;
+	/* Event ring (evt[]): the dataplane produces, control consumes. */
+	struct gb_spsc evt_pos;
 	gb_cache_aligned _Atomic uint64_t dp_heartbeat; /* bumped by every dataplane pass */
 	_Atomic uint64_t evt_lost;			/* events dropped on a full ring */
 	gb_cache_aligned _Atomic int32_t ctl_pid;	/* the control side's process */
@@ -125,12 +124,11 @@ dp_ctl_path(char *buf, size_t n, const char *group, uint32_t id)
 static inline bool
 dp_ctl_push_cmd(struct dp_ctl *c, const struct dp_cmd *cmd)
 {
-	uint64_t head = atomic_load_explicit(&c->cmd_head, memory_order_relaxed);
-	if (head - atomic_load_explicit(&c->cmd_tail, memory_order_acquire) >= DP_CTL_CMDS)
+	if (!gb_spsc_free(&c->cmd_pos, DP_CTL_CMDS))
 		return false;
+	uint64_t head = gb_spsc_prod_pos(&c->cmd_pos);
 	c->cmd[head & (DP_CTL_CMDS - 1)] = *cmd;
-	/* R12: the command is written; pairs with A12 in dp_ctl_work(). */
-	atomic_store_explicit(&c->cmd_head, head + 1, memory_order_release);
+	gb_spsc_publish(&c->cmd_pos, head + 1); /* S1; A1 in dp_ctl_work() */
 	return true;
 }
 
@@ -138,12 +136,11 @@ dp_ctl_push_cmd(struct dp_ctl *c, const struct dp_cmd *cmd)
 static inline bool
 dp_ctl_pop_evt(struct dp_ctl *c, struct dp_evt *out)
 {
-	uint64_t tail = atomic_load_explicit(&c->evt_tail, memory_order_relaxed);
-	/* A13: pairs with R13 in dp_ctl_post(); the event is written. */
-	if (tail == atomic_load_explicit(&c->evt_head, memory_order_acquire))
+	uint64_t tail = gb_spsc_cons_pos(&c->evt_pos);
+	if (tail == gb_spsc_head(&c->evt_pos)) /* A1: S1 in dp_ctl_post() */
 		return false;
 	*out = c->evt[tail & (DP_CTL_EVTS - 1)];
-	atomic_store_explicit(&c->evt_tail, tail + 1, memory_order_release);
+	gb_spsc_release(&c->evt_pos, tail + 1);
 	return true;
 }
 

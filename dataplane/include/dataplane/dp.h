@@ -74,6 +74,8 @@ void dp_group_close(struct dp_group *g);
 
 int dp_claim(struct dp_group *g, uint32_t len, void **buf);
 int dp_commit(struct dp_group *g, uint32_t len, uint64_t *seq);
+int dp_claimv(struct dp_group *g, uint32_t len, void **bufs, int n);
+int dp_commitv(struct dp_group *g, int k, uint64_t *first_seq);
 int dp_flush(struct dp_group *g);
 int dp_abort(struct dp_group *g);
 int dp_send(struct dp_group *g, const void *data, uint32_t len);
