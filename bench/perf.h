@@ -44,6 +44,7 @@ struct perf_opts {
 	uint64_t seed;
 	uint32_t hb_timeout_ms; /* --hb-timeout; 0: the control plane's default */
 	uint32_t copybreak;	/* --rx-copybreak; 0: the driver's default */
+	bool no_self;		/* --no-self */
 	/* --driver udp: where each member is (rank order) and how frames go. */
 	const char *cut_cmd; /* --cut-cmd */
 	const char *group;   /* --group; NULL: perf-<pid> */

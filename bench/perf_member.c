@@ -189,7 +189,7 @@ static bool
 all_delivered(struct member *m)
 {
 	for (uint32_t s = 0; s < m->o->senders; s++) {
-		if (!(m->view_mask & (1ull << s)))
+		if (!(m->view_mask & (1ull << s)) || (m->o->no_self && s == m->id))
 			continue;
 		uint64_t f = atomic_load_explicit(&m->sh->slot[s].sent_final, memory_order_acquire);
 		if (f == UINT64_MAX || m->delivered_from[s] < f)
@@ -435,6 +435,7 @@ int
 perf_member_main(const struct perf_opts *o, struct perf_shared *sh, uint32_t id, const char *group)
 {
 	struct member m = { .o = o, .sh = sh, .me = &sh->slot[id], .id = id };
+	bool leaving = false; /* it got to the end: it leaves the group */
 	m.rng = o->seed ^ ((uint64_t)id * 0x9e3779b97f4a7c15ull);
 	int rc = perf_enter_host(o, id);
 	if (rc) {
@@ -481,6 +482,7 @@ perf_member_main(const struct perf_opts *o, struct perf_shared *sh, uint32_t id,
 				      .my_id = id,
 				      .n_members = o->members,
 				      .ring_bytes = o->ring_bytes,
+				      .no_self_delivery = o->no_self,
 				      .join_running = id >= o->members,
 				      .external_control = o->galed != NULL,
 				      .hb_timeout_ns = o->hb_timeout_ms * 1000000ull,
@@ -545,9 +547,17 @@ perf_member_main(const struct perf_opts *o, struct perf_shared *sh, uint32_t id,
 	}
 	m.me->cpu_s = perf_cpu_seconds() - cpu0;
 	gale_group_counters(m.g, &m.me->counters);
+	leaving = !atomic_load_explicit(&m.me->stopped, memory_order_relaxed);
 out:
 	gale_node_destroy(m.node);
-	/* After the leave: the view changes it causes are in the log too. */
+	/* After the leave: the view changes it causes are in the log too, and
+	 * then the leave itself, in the last view it installed (the checker
+	 * counts a member that left a view as agreeing to the next one). */
+	if (m.logging && leaving) {
+		char line[64];
+		int k = snprintf(line, sizeof(line), "X %" PRIu64 " left\n", m.epoch);
+		plog_line(&m.log, line, (size_t)k);
+	}
 	if (m.logging)
 		plog_close(&m.log);
 	free(m.hist);

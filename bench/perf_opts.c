@@ -50,6 +50,8 @@ static const char usage_text[] =
 	"                        --host namespace, %%m by its number (e.g. the lab's\n"
 	"                        'ip -n SWITCH link set sw%%m down')\n"
 	"  --ring-bytes N        send ring per member, power of two (default 16777216)\n"
+	"  --no-self             fifo: members do not deliver their own messages\n"
+	"                        (gale_group_conf.no_self_delivery)\n"
 	"  --no-pin              do not pin members to cores (default: member i on cpu i %% ncpu)\n"
 	"  --kill MEMBER@SECONDS SIGKILL a member at that time into the run; the others install\n"
 	"                        a view without it and go on (repeat: up to 8 faults in all)\n"
@@ -164,6 +166,7 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 		O_MTU,
 		O_HBTIMEOUT,
 		O_COPYBREAK,
+		O_NOSELF,
 		O_HELP
 	};
 	static const struct option opts[] = {
@@ -199,6 +202,7 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 		{ "mtu", required_argument, 0, O_MTU },
 		{ "hb-timeout", required_argument, 0, O_HBTIMEOUT },
 		{ "rx-copybreak", required_argument, 0, O_COPYBREAK },
+		{ "no-self", no_argument, 0, O_NOSELF },
 		{ "help", no_argument, 0, O_HELP },
 		{ 0, 0, 0, 0 },
 	};
@@ -344,6 +348,9 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 		case O_LOGDIR:
 			o->log_dir = optarg;
 			break;
+		case O_NOSELF:
+			o->no_self = true;
+			break;
 		case O_COPYBREAK:
 			o->copybreak = (uint32_t)cli_u64("--rx-copybreak", optarg, 1, 1u << 24);
 			break;
@@ -425,6 +432,11 @@ perf_parse_args(int argc, char **argv, struct perf_opts *o)
 		cli_usage_error("--cut and --cut-cmd go together");
 	if (!udp && (o->n_hosts || o->port || o->mcast || o->mtu))
 		cli_usage_error("--host, --port, --mcast and --mtu are for --driver udp or dpdk");
+	if (o->no_self && o->mode != GALE_MODE_FIFO)
+		cli_usage_error("--no-self is for --mode fifo");
+	if (o->no_self && o->log_dir)
+		cli_usage_error("--no-self and --log-dir do not go together: the checker wants "
+				"every member to deliver its own messages");
 	if (o->copybreak && strcmp(o->driver, "dpdk") != 0)
 		cli_usage_error("--rx-copybreak is for --driver dpdk");
 	if (udp && o->join_at_s >= 0)

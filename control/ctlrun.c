@@ -115,12 +115,29 @@ on_action(void *arg, enum mbr_action a, const struct mbr_proposal *p)
 		break;
 	case MBR_ACT_MINORITY:
 		c.type = DP_CMD_STOP;
-		c.status = GALE_STATUS_STOPPED_MINORITY;
-		gb_log(r->c.log, GB_LOG_WARN, "GALE-MINORITY",
-		       "member %u sees no majority of view %llu alive (suspects rank mask %#llx): "
-		       "it stops (primary partition)",
-		       r->c.my_id, (unsigned long long)r->sm.view.epoch,
-		       (unsigned long long)r->sm.suspects);
+		if (r->leave_req) {
+			/* Leaving anyway: what is left of the view does not matter to it. */
+			c.status = GALE_STATUS_STOPPED_LEFT;
+			gb_log(r->c.log, GB_LOG_INFO, "GALE-LEFT",
+			       "member %u left view %llu, whose other members are gone", r->c.my_id,
+			       (unsigned long long)r->sm.view.epoch);
+		} else {
+			c.status = GALE_STATUS_STOPPED_MINORITY;
+			gb_log(r->c.log, GB_LOG_WARN, "GALE-MINORITY",
+			       "member %u sees no majority of view %llu alive (suspects rank mask "
+			       "%#llx): it stops (primary partition)",
+			       r->c.my_id, (unsigned long long)r->sm.view.epoch,
+			       (unsigned long long)r->sm.suspects);
+		}
+		r->stopped = true;
+		r->stop_action = a;
+		break;
+	case MBR_ACT_ENDED:
+		c.type = DP_CMD_STOP;
+		c.status = GALE_STATUS_STOPPED_LEFT;
+		gb_log(r->c.log, GB_LOG_INFO, "GALE-LEFT",
+		       "member %u left view %llu, whose other members left too: the group ends",
+		       r->c.my_id, (unsigned long long)r->sm.view.epoch);
 		r->stopped = true;
 		r->stop_action = a;
 		break;

@@ -82,6 +82,12 @@ on_action(void *arg, enum mbr_action a, const struct mbr_proposal *p)
 		G.exit_code = G.run.dp_dead ? 5 : stop_requested ? 0 : 3;
 		G.done = true;
 		break;
+	case MBR_ACT_ENDED:
+		printf("STOP left\n");
+		fflush(stdout);
+		G.exit_code = 0;
+		G.done = true;
+		break;
 	case MBR_ACT_MINORITY:
 		printf("STOP minority\n");
 		fflush(stdout);

@@ -7,7 +7,7 @@
  * as for any record) and its payload stays in the frame, which is kept. The
  * mirror's slot for the record's position says where the payload is
  * (struct dp_inplace, tagged with the whole position, so a slot of an
- * earlier lap of the ring never matches); dp_emit() hands the application a
+ * earlier lap of the ring never matches); the merge (merge_fp.c) hands the application a
  * pointer into the frame. Shorter payloads are cheaper to copy than to keep
  * (a NIC driver's copybreak), and fragments must be joined: both are copied.
  *

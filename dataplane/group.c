@@ -88,6 +88,10 @@ check_conf(struct gb_logger *lg, const struct gale_group_conf *c)
 		BAD("fail_timeout_ns %llu is too short: valid: at least %llu (0 = %llu)",
 		    (unsigned long long)c->fail_timeout_ns, MIN_FAIL_TIMEOUT_NS,
 		    DEF_FAIL_TIMEOUT_NS);
+	if (c->no_self_delivery && c->mode != GALE_MODE_FIFO)
+		BAD("no_self_delivery is for FIFO only: valid: mode fifo (the total order "
+		    "of %s puts a member's own messages among the others')",
+		    dp_mode_name(c->mode));
 	if (c->publish_batch > MAX_PUBLISH_BATCH)
 		BAD("publish_batch %u is invalid: valid: 1 to %d (0 = %d)", c->publish_batch,
 		    MAX_PUBLISH_BATCH, DEF_PUBLISH_BATCH);
@@ -314,6 +318,7 @@ dp_group_open(struct dp_node *node, const struct gale_group_conf *c, uint16_t ct
 	g->fx.cb_arg = c->cb_arg;
 	g->app.claim_pos = UINT64_MAX;
 	g->fx.publish_batch = c->publish_batch ? c->publish_batch : DEF_PUBLISH_BATCH;
+	g->fx.no_self = c->no_self_delivery;
 	g->fx.on_state_get = c->on_state_get;
 	g->fx.on_state_put = c->on_state_put;
 	g->w.joining = c->join_running;

@@ -127,6 +127,7 @@ struct dp_fixed {
 	uint32_t max_msg;
 	enum gale_mode mode;
 	bool agent;		/* GALE_THREADING_AGENT */
+	bool no_self;		/* FIFO: own messages are not queued for delivery */
 	uint32_t publish_batch; /* APP: publish at once every this many commits */
 	uint64_t fail_timeout_ns;
 	uint64_t join_timeout_ns;
@@ -272,9 +273,6 @@ dp_round_now(const struct dp_work *w)
 unsigned dp_group_work(struct dp_group *g);
 /* The record at p->deliv_pos (pads skipped), NULL if none or corrupt. */
 const struct dp_rec *dp_peek(struct dp_group *g, struct dp_peer *p, uint32_t *len_out);
-/* Queue rank's record h for delivery at queue index prod. */
-void dp_emit(struct dp_group *g, uint32_t rank, const struct dp_rec *h, uint32_t len,
-	     uint64_t prod);
 /* Publish own records committed up to `upto`. */
 unsigned dp_sequence_own(struct dp_group *g, uint64_t upto);
 
@@ -313,6 +311,9 @@ unsigned dp_ctl_work(struct dp_group *g);
 bool dp_ctl_post(struct dp_group *g, const struct dp_evt *e);
 /* Report a peer as failed to the control plane, once per epoch. */
 void dp_suspect(struct dp_group *g, uint32_t rank, const char *why);
+/* A peer left the group (its row says so): reported as dp_suspect(), as a
+ * departure (INFO), not counted as a failure. */
+void dp_peer_left(struct dp_group *g, uint32_t rank);
 /* A peer's row is in a later epoch: this member lags or was excluded. */
 void dp_stale(struct dp_group *g, uint32_t rank);
 /* The installing part of a pass (DP_VC_TRIM). */

@@ -39,6 +39,91 @@ next_of(struct dp_group *g, uint32_t r, bool trim, uint32_t *len, bool *stuck)
 	return h;
 }
 
+/*
+ * A run of rank r's records into the queue at prod: at most max, each below
+ * the key (lim_r, lim_s) in the total order (keyed), ending at or below
+ * pos_lim (SAFE stability), and (trim) while deliv_seq < trim. The common
+ * case, a valid record of this epoch, is judged here with the peer's
+ * positions in registers, by the same rules as dp_peek(); anything else (a
+ * pad, another epoch, a bad record) goes through dp_peek(), which skips it,
+ * or stops the run. Returns the count queued.
+ */
+static unsigned
+take_run(struct dp_group *g, uint32_t r, uint64_t prod, uint64_t max, bool keyed, uint64_t lim_r,
+	 uint32_t lim_s, uint64_t pos_lim, bool trim)
+{
+	struct dp_peer *p = &g->w.peers[r];
+	const uint8_t *ring = p->ring;
+	const uint64_t mask = g->fx.ring_mask, ring_bytes = g->fx.ring_bytes, seen = p->seen;
+	const uint64_t epoch = g->w.view.epoch, seq_lim = trim ? p->trim : UINT64_MAX;
+	const uint32_t e32 = g->w.epoch32, id = p->id, max_msg = g->fx.max_msg;
+	const bool ordered = g->fx.mode != GALE_MODE_FIFO;
+	const struct dp_inplace *inplace = p->inplace;
+	/* no_self_delivery: own records are passed over (the merge's positions
+	 * advance as if delivered; none is queued) and freed at once. */
+	const bool skip = r == g->w.my_rank && g->fx.no_self;
+	uint64_t pos = p->deliv_pos, seq = p->deliv_seq, last = p->last_round, n = 0;
+	while (n < max && seq < seq_lim && pos < seen) {
+		uint64_t off = pos & mask;
+		const struct dp_rec *h = (const struct dp_rec *)(ring + off);
+		uint32_t lf = h->len_flags; /* read once: judge the value used */
+		uint32_t len = lf & DP_REC_LEN_MASK;
+		uint64_t next = pos + dp_rec_bytes(len);
+		uint64_t round = h->round;
+		if (gb_unlikely((lf & DP_REC_PAD) || h->epoch != e32 || len == 0 || len > max_msg ||
+				off + (next - pos) > ring_bytes || next > seen ||
+				(ordered && round < last))) {
+			p->deliv_pos = pos;
+			p->last_round = last;
+			uint32_t l2;
+			if (!dp_peek(g, p, &l2))
+				break;	    /* nothing more, stale, or a bad record (reported) */
+			pos = p->deliv_pos; /* past pads: a valid record there */
+			continue;
+		}
+		if (keyed && !key_lt(round, r, lim_r, lim_s))
+			break;
+		if (next > pos_lim)
+			break;
+		if (skip) {
+			last = round;
+			pos = next;
+			seq++;
+			continue;
+		}
+		const void *data = h + 1;
+		if (inplace) {
+			/* Delivered in place, from the received frame (dgram.c)? */
+			const struct dp_inplace *s = &inplace[off / DP_INPLACE_SLOT];
+			if (s->ptr && s->pos == pos)
+				data = s->ptr;
+		}
+		uint32_t k = (uint32_t)((prod + n) & (DP_DQ_SIZE - 1));
+		g->dq.msg[k] = (struct gale_msg){
+			.data = data, .len = len, .sender = id, .seq = seq, .epoch = epoch
+		};
+		g->dq.end[k] = next;
+		g->dq.rank[k] = (uint8_t)r;
+		last = round;
+		pos = next;
+		seq++;
+		n++;
+	}
+	p->deliv_pos = pos;
+	p->deliv_seq = seq;
+	p->last_round = last;
+	if (skip && p->freed != pos) {
+		p->freed = pos;
+		/* R7 (as in apply_releases()): this member is done with its own bytes. */
+		atomic_store_explicit(&g->fx.row->freed_pos[r], pos, memory_order_release);
+	}
+	/* Published records ahead are read soon: ask for their lines now (never
+	 * past the tail: those lines are the writer's). */
+	if (pos + DP_PREFETCH_AHEAD < seen)
+		gb_prefetch_r(ring + ((pos + DP_PREFETCH_AHEAD) & mask));
+	return (unsigned)n;
+}
+
 static unsigned
 merge_fifo(struct dp_group *g, uint64_t prod, uint64_t space, bool trim, bool *stuck)
 {
@@ -50,15 +135,14 @@ merge_fifo(struct dp_group *g, uint64_t prod, uint64_t space, bool trim, bool *s
 			uint32_t r = g->w.fifo_next + i;
 			if (r >= g->w.n)
 				r -= g->w.n;
-			for (unsigned b = 0; b < burst && space; b++) {
-				uint32_t len;
-				const struct dp_rec *h = next_of(g, r, trim, &len, stuck);
-				if (!h)
-					break;
-				dp_emit(g, r, h, len, prod++);
-				space--;
-				round_done++;
-			}
+			uint64_t want = GB_MIN((uint64_t)burst, space);
+			unsigned k = take_run(g, r, prod, want, false, 0, 0, UINT64_MAX, trim);
+			struct dp_peer *p = &g->w.peers[r];
+			if (trim && k < want && p->deliv_seq < p->trim)
+				*stuck = true; /* a kept message is not in its ring (yet) */
+			prod += k;
+			space -= k;
+			round_done += k;
 		}
 		done += round_done;
 	} while (round_done && space && !trim);
@@ -140,20 +224,16 @@ merge_total(struct dp_group *g, uint64_t prod, uint64_t space, bool trim, bool *
 				lim_s = t;
 			}
 		}
-		struct dp_peer *p = &g->w.peers[best];
-		unsigned n0 = done;
-		while (head[best] && space && key_lt(head[best]->round, best, lim_r, lim_s)) {
-			if (safe && p->deliv_pos + dp_rec_bytes(hlen[best]) > stable[best])
-				break;
-			dp_emit(g, best, head[best], hlen[best], prod++);
-			space--;
-			done++;
-			head[best] = next_of(g, best, trim, &hlen[best], stuck);
-			if (*stuck)
-				return done;
-		}
-		if (done == n0)
+		unsigned k = take_run(g, best, prod, space, true, lim_r, lim_s,
+				      safe ? stable[best] : UINT64_MAX, trim);
+		if (!k)
 			break;
+		prod += k;
+		space -= k;
+		done += k;
+		head[best] = next_of(g, best, trim, &hlen[best], stuck);
+		if (*stuck)
+			return done;
 	}
 	return done;
 }

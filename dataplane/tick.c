@@ -34,8 +34,11 @@ liveness(struct dp_group *g, uint64_t now)
 			continue;
 		/* A8: pairs with R8 in dp_group_stop() and gale_group_leave(). */
 		uint32_t st = atomic_load_explicit(&p->row->state, memory_order_acquire);
-		if (st == DP_STATE_LEFT) {
-			dp_suspect(g, r, "it left the group");
+		if (st == DP_STATE_LEFT ||
+		    (st == DP_STATE_STOPPED &&
+		     atomic_load_explicit(&p->row->stop_status, memory_order_relaxed) ==
+			     GALE_STATUS_STOPPED_LEFT)) {
+			dp_peer_left(g, r);
 			continue;
 		}
 		if (st == DP_STATE_STOPPED) {

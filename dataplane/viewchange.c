@@ -48,20 +48,34 @@ dp_ctl_post(struct dp_group *g, const struct dp_evt *e)
 	return true;
 }
 
-void
-dp_suspect(struct dp_group *g, uint32_t rank, const char *why)
+static void
+suspect(struct dp_group *g, uint32_t rank, bool left, const char *why)
 {
 	struct dp_peer *p = &g->w.peers[rank];
 	if (p->suspected || rank == g->w.my_rank)
 		return;
 	p->suspected = true;
-	dp_count(&g->cd, DP_C_peer_failures, 1);
-	gb_log(g->fx.log, GB_LOG_WARN, "GALE-SUSPECT",
+	if (!left)
+		dp_count(&g->cd, DP_C_peer_failures, 1);
+	gb_log(g->fx.log, left ? GB_LOG_INFO : GB_LOG_WARN,
+	       left ? "GALE-PEER-LEFT" : "GALE-SUSPECT",
 	       "member %u: member %u (pid %d) in epoch %llu: %s",
 	       g->w.view.members[g->w.my_rank].id, p->id, (int)g->w.view.members[rank].pid,
 	       (unsigned long long)g->w.view.epoch, why);
 	struct dp_evt e = { .type = DP_EVT_SUSPECT, .id = p->id, .epoch = g->w.view.epoch };
 	dp_ctl_post(g, &e);
+}
+
+void
+dp_suspect(struct dp_group *g, uint32_t rank, const char *why)
+{
+	suspect(g, rank, false, why);
+}
+
+void
+dp_peer_left(struct dp_group *g, uint32_t rank)
+{
+	suspect(g, rank, true, "it left the group");
 }
 
 static int attach_new(struct dp_group *g, struct dp_peer *p, struct gale_member *m, uint32_t id,

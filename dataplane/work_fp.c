@@ -212,35 +212,6 @@ bad:
 	return NULL;
 }
 
-void
-dp_emit(struct dp_group *g, uint32_t rank, const struct dp_rec *h, uint32_t len, uint64_t prod)
-{
-	struct dp_peer *p = &g->w.peers[rank];
-	uint32_t k = (uint32_t)(prod & (DP_DQ_SIZE - 1));
-	const void *data = h + 1;
-	if (p->inplace) {
-		/* Delivered in place, from the received frame (dgram.c)? */
-		const struct dp_inplace *s =
-			&p->inplace[(p->deliv_pos & g->fx.ring_mask) / DP_INPLACE_SLOT];
-		if (s->ptr && s->pos == p->deliv_pos)
-			data = s->ptr;
-	}
-	g->dq.msg[k] = (struct gale_msg){ .data = data,
-					  .len = len,
-					  .sender = p->id,
-					  .seq = p->deliv_seq,
-					  .epoch = g->w.view.epoch };
-	p->deliv_pos += dp_rec_bytes(len);
-	p->deliv_seq++;
-	/* Published records ahead are read soon: ask for their lines now (never
-	 * past the tail: those lines are the writer's). */
-	if (p->deliv_pos + DP_PREFETCH_AHEAD < p->seen)
-		gb_prefetch_r(p->ring + ((p->deliv_pos + DP_PREFETCH_AHEAD) & g->fx.ring_mask));
-	p->last_round = h->round;
-	g->dq.end[k] = p->deliv_pos;
-	g->dq.rank[k] = (uint8_t)rank;
-}
-
 /* 4. Move deliverable records into the delivery queue. */
 static unsigned
 deliver(struct dp_group *g)

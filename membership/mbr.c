@@ -37,6 +37,20 @@ alive(const struct mbr *m)
 	return all_ranks(m->view.n) & ~m->suspects;
 }
 
+/* Who takes part in agreeing the next view: the alive, and the leavers. */
+static uint64_t
+voters(const struct mbr *m)
+{
+	return alive(m) | (m->leavers & all_ranks(m->view.n));
+}
+
+/* A leaver alone: every other member is gone or leaving too. */
+static bool
+left_alone(const struct mbr *m)
+{
+	return m->leaving && (alive(m) & ~(1ull << m->my_rank)) == 0;
+}
+
 static uint32_t
 leader_rank(const struct mbr *m)
 {
@@ -150,7 +164,7 @@ start_ballot(struct mbr *m, uint64_t now_ns)
 	struct mbr_msg p;
 	msg_init(m, &p, MBR_PREPARE);
 	p.ballot = m->ballot;
-	send_mask(m, alive(m), &p);
+	send_mask(m, voters(m), &p);
 	mbr_on_msg(m, &p, now_ns); /* this member's own promise */
 }
 
@@ -178,7 +192,12 @@ add_suspects(struct mbr *m, uint64_t mask, uint64_t now_ns)
 	struct mbr_msg s;
 	msg_init(m, &s, MBR_SUSPECT);
 	send_mask(m, alive(m), &s);
-	if (!majority(alive(m), m->view.n)) {
+	if (left_alone(m)) {
+		stop(m, MBR_ACT_ENDED, NULL);
+		return;
+	}
+	/* Leavers still answering count: they consent to a view without them. */
+	if (!majority(voters(m), m->view.n)) {
 		stop(m, MBR_ACT_MINORITY, NULL);
 		return;
 	}
@@ -234,6 +253,7 @@ install(struct mbr *m, const struct mbr_proposal *p, uint64_t now_ns)
 	m->my_rank = r;
 	m->state = MBR_RUNNING;
 	m->suspects = 0;
+	m->leavers = 0;
 	m->row_ready = false;
 	m->promised = 0;
 	m->accepted_ballot = 0;
@@ -274,7 +294,7 @@ on_promise(struct mbr *m, uint32_t from, const struct mbr_msg *msg, uint64_t now
 		m->value = msg->proposal;
 	}
 	uint64_t a = alive(m);
-	if ((m->promised_by & a) != a || !majority(a, m->view.n))
+	if ((m->promised_by & a) != a || !majority(m->promised_by & voters(m), m->view.n))
 		return;
 	if (!m->best_accepted_ballot) {
 		memset(&m->value, 0, sizeof(m->value));
@@ -291,8 +311,18 @@ on_promise(struct mbr *m, uint32_t from, const struct mbr_msg *msg, uint64_t now
 	msg_init(m, &acc, MBR_ACCEPT);
 	acc.ballot = m->ballot;
 	acc.proposal = m->value;
-	send_mask(m, a, &acc);
+	send_mask(m, voters(m), &acc);
 	mbr_on_msg(m, &acc, now_ns);
+}
+
+static void
+on_accepted(struct mbr *m, uint32_t from, const struct mbr_msg *msg, uint64_t now_ns)
+{
+	if (msg->ballot != m->ballot || !m->accepting)
+		return;
+	m->accepted_by |= 1ull << from;
+	if (majority(m->accepted_by, m->view.n))
+		decide(m, now_ns);
 }
 
 static void
@@ -324,8 +354,21 @@ answer_prepare(struct mbr *m, uint32_t from, uint64_t ballot, uint64_t now_ns)
 static void
 on_current(struct mbr *m, uint32_t from, const struct mbr_msg *msg, uint64_t now_ns)
 {
-	if (m->state == MBR_STOPPED || (m->suspects & (1ull << from)))
-		return; /* nothing from a member this one counts as failed */
+	if (m->state == MBR_STOPPED)
+		return;
+	if (msg->type == MBR_SUSPECT && (msg->suspects & (1ull << from)))
+		m->leavers |= 1ull << from; /* it asks to leave: it consents */
+	if (m->suspects & (1ull << from)) {
+		if (!(m->leavers & (1ull << from)))
+			return; /* nothing from a member this one counts as failed */
+		/* A leaver: an acceptor until the view without it is decided. */
+		m->last_heard_ns[from] = now_ns;
+		if (msg->type == MBR_PROMISE)
+			on_promise(m, from, msg, now_ns);
+		else if (msg->type == MBR_ACCEPTED)
+			on_accepted(m, from, msg, now_ns);
+		return;
+	}
 	m->last_heard_ns[from] = now_ns;
 	if (msg->ballot >> 8 > m->max_round_seen)
 		m->max_round_seen = msg->ballot >> 8;
@@ -382,11 +425,7 @@ on_current(struct mbr *m, uint32_t from, const struct mbr_msg *msg, uint64_t now
 			send_to(m, from, &a);
 		break;
 	case MBR_ACCEPTED:
-		if (msg->ballot != m->ballot || !m->accepting)
-			break;
-		m->accepted_by |= 1ull << from;
-		if (majority(m->accepted_by, m->view.n))
-			decide(m, now_ns);
+		on_accepted(m, from, msg, now_ns);
 		break;
 	case MBR_DECIDE:
 		install(m, &msg->proposal, now_ns);
@@ -512,7 +551,17 @@ mbr_tick(struct mbr *m, uint64_t now_ns)
 	for (uint32_t r = 0; r < m->view.n; r++)
 		if (r != m->my_rank && now_ns - m->last_heard_ns[r] > m->conf.hb_timeout_ns)
 			late |= 1ull << r;
+	if (m->leavers & late) {
+		/* A leaver gone silent gave no consent to anything after: failed. */
+		m->leavers &= ~late;
+		if (!majority(voters(m), m->view.n)) {
+			stop(m, MBR_ACT_MINORITY, NULL);
+			return;
+		}
+	}
 	add_suspects(m, late, now_ns);
+	if (m->state == MBR_STOPPED)
+		return;
 	if (m->state != MBR_WEDGED || now_ns < m->next_resend_ns)
 		return;
 	m->next_resend_ns = now_ns + m->conf.resend_ns;
@@ -532,7 +581,7 @@ mbr_tick(struct mbr *m, uint64_t now_ns)
 	msg_init(m, &q, m->accepting ? MBR_ACCEPT : MBR_PREPARE);
 	q.ballot = m->ballot;
 	q.proposal = m->value;
-	send_mask(m, alive(m) & ~(m->accepting ? m->accepted_by : m->promised_by), &q);
+	send_mask(m, voters(m) & ~(m->accepting ? m->accepted_by : m->promised_by), &q);
 }
 
 static void
@@ -571,6 +620,8 @@ mbr_leave(struct mbr *m, uint64_t now_ns)
 		return;
 	m->leaving = true;
 	announce_leave(m, now_ns);
+	if (left_alone(m))
+		stop(m, MBR_ACT_ENDED, NULL); /* no one to agree a view without it */
 }
 
 int

@@ -202,6 +202,12 @@ struct gale_group_conf {
 	 *  gale_flush(). 1 = every commit at once (lowest latency for a sender
 	 *  that does not poll); 0 = 16. Up to 4096. */
 	uint32_t publish_batch;
+	/** FIFO only: this member's own messages are not delivered back to it
+	 *  (as IP_MULTICAST_LOOP off, or a bus's "no local"): its sends are
+	 *  freed as soon as the others release them, and gale_poll() hands out
+	 *  only the others' messages. Views and the re-sends at a view change
+	 *  are as without it. false (default): every member delivers its own. */
+	bool no_self_delivery;
 	gale_view_fn on_view;		/**< view upcall (on the thread that calls gale_poll()) */
 	gale_status_fn on_status;	/**< stop upcall (same thread) */
 	gale_state_get_fn on_state_get; /**< state for joiners (NULL: an empty state) */

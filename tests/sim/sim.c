@@ -259,8 +259,17 @@ check_install(struct node *nd, const struct mbr_proposal *p)
 				  nd->idx);
 		}
 	}
-	/* Majority of the replaced view, and no stranger. */
-	uint32_t kept = 0;
+	/* Majority of the replaced view (with the members of it that asked to
+	 * leave: their consent counts, they take part in the decision as
+	 * acceptors, then stop), and no stranger. */
+	uint32_t kept = 0, leavers = 0;
+	for (uint32_t j = 0; j < nd->view.n; j++) {
+		uint32_t id = nd->view.ids[j];
+		bool in_new = false;
+		for (uint32_t i = 0; i < p->view.n; i++)
+			in_new |= p->view.ids[i] == id;
+		leavers += !in_new && id < (uint32_t)S.total && S.nodes[id].left;
+	}
 	for (uint32_t i = 0; i < p->view.n; i++) {
 		bool in_old = false;
 		for (uint32_t j = 0; j < nd->view.n; j++)
@@ -272,7 +281,7 @@ check_install(struct node *nd, const struct mbr_proposal *p)
 				  p->view.ids[i]);
 		kept += in_old;
 	}
-	if (2 * kept <= nd->view.n)
+	if (2 * (kept + leavers) <= nd->view.n)
 		violation("epoch %" PRIu64 " keeps %u of %u members: not a majority", e, kept,
 			  nd->view.n);
 	nd->view = p->view;
@@ -380,6 +389,13 @@ on_action(void *arg, enum mbr_action a, const struct mbr_proposal *p)
 		if (S.verbose)
 			printf("%9.3f ms: node %d excluded from epoch %" PRIu64 "\n",
 			       (double)S.now / 1e6, nd->idx, p->view.epoch);
+		break;
+	case MBR_ACT_ENDED:
+		S.exclusions++;
+		nd->stopped = true;
+		if (S.verbose)
+			printf("%9.3f ms: node %d ends: it left, no other member remains\n",
+			       (double)S.now / 1e6, nd->idx);
 		break;
 	case MBR_ACT_MINORITY:
 		S.minority_stops++;

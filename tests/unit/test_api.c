@@ -64,6 +64,9 @@ test_bad_config(void)
 	c.driver = NULL;
 	c.fail_timeout_ns = 1000;
 	CHECK(gale_group_join(n, &c, &g) == -EINVAL);
+	c.fail_timeout_ns = 0;
+	c.no_self_delivery = true; /* FIFO only */
+	CHECK(gale_group_join(n, &c, &g) == -EINVAL);
 	CHECK(g == NULL);
 	gale_node_destroy(n);
 
@@ -235,6 +238,7 @@ struct pair_arg {
 	enum gale_mode mode;
 	enum gale_threading th;
 	uint32_t id;
+	bool no_self;	       /* FIFO: no_self_delivery, so only the other's messages come */
 	uint64_t order_digest; /* over (sender, seq) in delivery order */
 	uint64_t delivered;
 	int rc;
@@ -250,7 +254,8 @@ pair_member(void *p)
 				     .mode = a->mode,
 				     .my_id = a->id,
 				     .n_members = 2,
-				     .ring_bytes = 1 << 16 };
+				     .ring_bytes = 1 << 16,
+				     .no_self_delivery = a->no_self };
 	a->rc = gale_group_join(n, &c, &g);
 	if (a->rc) {
 		gale_node_destroy(n);
@@ -258,7 +263,8 @@ pair_member(void *p)
 	}
 	uint64_t sent = 0, expect[2] = { 0, 0 }, h = 1469598103934665603ull;
 	struct gale_msg m[64];
-	while (a->delivered < 2 * PAIR_MSGS) {
+	uint64_t want = a->no_self ? PAIR_MSGS : 2 * PAIR_MSGS;
+	while (a->delivered < want) {
 		while (sent < PAIR_MSGS) {
 			uint64_t v = sent * 2 + a->id;
 			if (gale_send(g, &v, sizeof(v)) != 0)
@@ -274,7 +280,7 @@ pair_member(void *p)
 			uint64_t v;
 			memcpy(&v, m[i].data, sizeof(v));
 			if (m[i].sender > 1 || m[i].seq != expect[m[i].sender] ||
-			    v != m[i].seq * 2 + m[i].sender)
+			    v != m[i].seq * 2 + m[i].sender || (a->no_self && m[i].sender == a->id))
 				a->rc = -EPROTO;
 			expect[m[i].sender & 1]++;
 			h = (h ^ (m[i].sender * 1000003ull + m[i].seq)) * 1099511628211ull;
@@ -296,21 +302,34 @@ pair_member(void *p)
 }
 
 static void
-test_pair(enum gale_mode mode, enum gale_threading th)
+test_pair_opt(enum gale_mode mode, enum gale_threading th, bool no_self)
 {
 	pthread_t t[2];
-	struct pair_arg a[2] = { { .mode = mode, .th = th, .id = 0 },
-				 { .mode = mode, .th = th, .id = 1 } };
+	struct pair_arg a[2] = { { .mode = mode, .th = th, .id = 0, .no_self = no_self },
+				 { .mode = mode, .th = th, .id = 1, .no_self = no_self } };
 	for (int i = 0; i < 2; i++)
 		pthread_create(&t[i], NULL, pair_member, &a[i]);
 	for (int i = 0; i < 2; i++)
 		pthread_join(t[i], NULL);
 	CHECK(a[0].rc == 0 && a[1].rc == 0);
-	CHECK(a[0].delivered == 2 * PAIR_MSGS && a[1].delivered == 2 * PAIR_MSGS);
+	uint64_t want = no_self ? PAIR_MSGS : 2 * PAIR_MSGS;
+	CHECK(a[0].delivered == want && a[1].delivered == want);
+	if (no_self) {
+		diag("pair fifo %s, no self-delivery: %llu deliveries each (the other's only)",
+		     th == GALE_THREADING_AGENT ? "agent" : "app",
+		     (unsigned long long)a[0].delivered);
+		return;
+	}
 	if (mode != GALE_MODE_FIFO)
 		CHECK(a[0].order_digest == a[1].order_digest); /* one total order */
 	diag("pair %s %s: %llu deliveries each", gale_mode_name(mode),
 	     th == GALE_THREADING_AGENT ? "agent" : "app", (unsigned long long)a[0].delivered);
+}
+
+static void
+test_pair(enum gale_mode mode, enum gale_threading th)
+{
+	test_pair_opt(mode, th, false);
 }
 
 struct join_arg {
@@ -471,6 +490,10 @@ main(void)
 	for (int m = GALE_MODE_SAFE; m <= GALE_MODE_FIFO; m++) {
 		test_pair((enum gale_mode)m, GALE_THREADING_APP);
 		test_pair((enum gale_mode)m, GALE_THREADING_AGENT);
+	}
+	{
+		test_pair_opt(GALE_MODE_FIFO, GALE_THREADING_APP, true);
+		test_pair_opt(GALE_MODE_FIFO, GALE_THREADING_AGENT, true);
 	}
 	return tap_done();
 }

@@ -63,6 +63,7 @@ struct member {
 	const char *buf;
 	size_t size;
 	size_t n_v, n_d, n_s, n_ids, n_r, n_f, n_x; /* counted by the first pass */
+	u64 left_epoch; /* it stopped as "left" in this view (X ... left); 0: it did not */
 	struct view *views;
 	size_t nviews, ids_used;
 	uint32_t *ids, *stream;

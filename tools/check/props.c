@@ -302,8 +302,10 @@ check_lost(void)
 
 /*
  * Property 8: each view keeps a strict majority of the members of the view
- * before it; members may join. A minority that stops logs X and nothing
- * after it, which the replay checks.
+ * before it, counting those that left it of their own accord (X ... left in
+ * that view: a leaver takes part in agreeing the view without it); members
+ * may join. A minority that stops logs X and nothing after it, which the
+ * replay checks.
  */
 static void
 check_primary(void)
@@ -315,14 +317,18 @@ check_primary(void)
 		const struct view *v = view_of(rv), *w = view_of(rw);
 		u64 kept = 0;
 
-		for (uint32_t k = 0; k < v->n; k++)
-			kept += sender_index(w, v->ids[k]) != NO_INDEX;
+		for (uint32_t k = 0; k < v->n; k++) {
+			bool in_w = sender_index(w, v->ids[k]) != NO_INDEX;
+			kept += in_w;
+			for (size_t i = 0; !in_w && i < nmem; i++)
+				kept += mem[i].id == v->ids[k] && mem[i].left_epoch == v->epoch;
+		}
 		if (kept * 2 > v->n)
 			continue;
 		violation(PROP_PRIMARY, &mem[rw->mi], w->line,
 			  "member %u installs view %llu [%s], which keeps %llu of the %u "
-			  "members of view %llu [%s] (%s:%u): a view needs a majority of the "
-			  "view before it",
+			  "members of view %llu [%s] (%s:%u), counting those that left it: a "
+			  "view needs a majority of the view before it",
 			  mem[rw->mi].id, w->epoch, fmt_ids(la, sizeof(la), w), kept, v->n,
 			  v->epoch, fmt_ids(lb, sizeof(lb), v), mem[rv->mi].path, v->line);
 	}

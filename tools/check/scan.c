@@ -438,6 +438,8 @@ scan_events(struct member *m, uint16_t fi)
 		if (ev.type == 'X') {
 			stop = ev;
 			stop_line = c.line;
+			if (ev.list_end - ev.list == 4 && memcmp(ev.list, "left", 4) == 0)
+				m->left_epoch = ev.epoch;
 			continue;
 		}
 		if (ev.epoch != cur->epoch && ev.type == 'D')

@@ -84,6 +84,7 @@ enum mbr_action {
 	MBR_ACT_INSTALL,   /* install proposal->view after applying proposal->trim */
 	MBR_ACT_EXCLUDED,  /* a view without this member was decided: stop */
 	MBR_ACT_MINORITY,  /* fewer than a majority of the view remain: stop */
+	MBR_ACT_ENDED,	   /* this member leaves and no other one remains to go on: stop */
 };
 
 struct mbr_ops {
@@ -117,6 +118,10 @@ struct mbr {
 	uint32_t n_joiners; /* processes asking to join, for the next view */
 	uint32_t joiners[MBR_MAX];
 	uint64_t suspects;
+	/* Suspects that asked to leave themselves and still answer: until a view
+	 * without them is decided they are acceptors, and count for a majority
+	 * (their consent to the change), not for the next view. */
+	uint64_t leavers;
 	uint64_t last_heard_ns[MBR_MAX];
 	uint64_t next_hb_ns, next_resend_ns;
 	uint64_t last_tick_ns;
