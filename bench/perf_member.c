@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SEND_BURST 32
+#define SEND_BURST 256
 #define POLL_BURST 256
 
 uint64_t

@@ -67,6 +67,12 @@ struct dg_peer {
 	} prom[DG_PROMISES];
 	bool gap, want;
 	uint64_t nak_due, nak_backoff, nak_contig;
+	/* The top of the highest hole (below received bytes: lost, not in
+	 * flight) that a NAK named; a hole above it is NAKed soon, on its own,
+	 * without waiting for the older ones' backoff. */
+	uint64_t nak_top;
+	bool fresh;	    /* a hole above nak_top is waiting ... */
+	uint64_t fresh_due; /* ... until then */
 	/* In-place delivery (dgram_keep.c); NULL where frames are not kept. */
 	struct dp_inplace *inplace; /* one per DP_INPLACE_SLOT of the ring */
 	struct dg_kept *kept;	    /* DG_KEEP, a FIFO */

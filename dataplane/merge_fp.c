@@ -242,6 +242,14 @@ unsigned
 dp_deliver(struct dp_group *g, uint64_t prod, uint64_t space, bool trim, bool *stuck)
 {
 	*stuck = false;
+	if (!trim) {
+		/* An idle pass: nothing published that is not delivered yet. */
+		bool any = false;
+		for (uint32_t r = 0; r < g->w.n; r++)
+			any |= g->w.peers[r].deliv_pos < g->w.peers[r].seen;
+		if (!any)
+			return 0;
+	}
 	if (g->fx.mode == GALE_MODE_FIFO)
 		return merge_fifo(g, prod, space, trim, stuck);
 	return merge_total(g, prod, space, trim, stuck);

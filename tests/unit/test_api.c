@@ -264,7 +264,7 @@ pair_member(void *p)
 	uint64_t sent = 0, expect[2] = { 0, 0 }, h = 1469598103934665603ull;
 	struct gale_msg m[64];
 	uint64_t want = a->no_self ? PAIR_MSGS : 2 * PAIR_MSGS;
-	while (a->delivered < want) {
+	while (a->delivered < want || sent < PAIR_MSGS) {
 		while (sent < PAIR_MSGS) {
 			uint64_t v = sent * 2 + a->id;
 			if (gale_send(g, &v, sizeof(v)) != 0)
