@@ -311,6 +311,23 @@ ctlrun_step(struct ctlrun *r, int timeout_ms)
 {
 	struct pollfd pfd[2] = { { .fd = r->fd, .events = POLLIN },
 				 { .fd = r->wake_fd, .events = POLLIN } };
+	/*
+	 * Steady state (a view running, nobody suspected, nothing asked): the
+	 * peers' heartbeats need no answer, so they are read at this member's
+	 * own heartbeat ticks, not each as it comes; only the dataplane's wake
+	 * (a suspicion, a leave) ends the sleep early. Each wake-up of this
+	 * thread takes a spinning member's core for a while: a few hundred
+	 * a second would be a tail in every member's latency. Anything else
+	 * (a view change, a join, a leave) reads the socket as it comes.
+	 */
+	if (r->wake_fd >= 0 && r->ctl && r->started && !r->leave_req && !r->dp_dead &&
+	    r->sm.state == MBR_RUNNING && !r->sm.suspects && !r->sm.joining && !r->sm.n_joiners) {
+		uint64_t now = gb_now_ns();
+		uint64_t until = r->sm.next_hb_ns > now ? r->sm.next_hb_ns - now : 0;
+		int ms = (int)((until + 999999) / 1000000);
+		pfd[0].fd = -1; /* poll(2) skips it */
+		timeout_ms = GB_MAX(ms, 1);
+	}
 	poll(pfd, r->wake_fd >= 0 ? 2 : 1, timeout_ms);
 	if (r->wake_fd >= 0 && (pfd[1].revents & POLLIN)) {
 		uint64_t v;

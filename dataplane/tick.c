@@ -45,11 +45,15 @@ liveness(struct dp_group *g, uint64_t now)
 			dp_suspect(g, r, "it stopped");
 			continue;
 		}
-		if (g->fx.ops->peer_alive && g->fx.ops->peer_alive(g->fx.drv, p->id) == 0) {
+		uint64_t hb = atomic_load_explicit(&p->row->heartbeat, memory_order_relaxed);
+		/* Its dataplane ran since the last look: alive, no need to ask the
+		 * kernel (a system call every ms is a tail in a spinning member's
+		 * latency). Still since then: ask (its pidfd, at most a ms late). */
+		if (hb == p->hb_seen && g->fx.ops->peer_alive &&
+		    g->fx.ops->peer_alive(g->fx.drv, p->id) == 0) {
 			dp_suspect(g, r, "its process exited");
 			continue;
 		}
-		uint64_t hb = atomic_load_explicit(&p->row->heartbeat, memory_order_relaxed);
 		/* A peer still finishing its join has not beaten yet: give it the
 		 * join timeout rather than the failure timeout. */
 		uint64_t limit = hb ? g->fx.fail_timeout_ns
