@@ -26,7 +26,8 @@ FORBIDDEN = re.compile(
     r"|\w*printf\w*|puts|fputs|fputc|putc|putchar|fwrite|fread|fopen|fclose|fflush|perror"
     r"|gb_log\w*|gb_now_ns|gb_sleep_ns|gb_process_exiting|abort|exit|_exit|__assert_fail)$")
 ALLOWED = re.compile(r"^(dp_\w+|gb_\w+|gale_\w+|memcpy|memmove|memset|memcmp"
-                     r"|__mem\w+_chk|__stack_chk_fail)$")
+                     r"|__mem\w+_chk|__stack_chk_fail"
+                     r"|_GLOBAL_OFFSET_TABLE_)$")  # the linker's, under sanitizers
 SANITIZER = re.compile(r"^(__asan_|__ubsan_|__tsan_|__msan_|__lsan_|__sanitizer_|__gcov_)")
 
 
