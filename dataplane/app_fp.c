@@ -85,7 +85,8 @@ claim_room(struct dp_group *g, uint32_t len, int n, uint64_t *first)
 	}
 	/* The lines a few records ahead: their owner is a reader's cache, and
 	 * taking them back costs a round trip that is better not waited for. */
-	for (uint64_t a = 0; a < (uint64_t)n * need + GB_CACHE_LINE; a += GB_CACHE_LINE)
+	uint64_t span = GB_MIN((uint64_t)n * need, DP_PREFETCH_MAX) + GB_CACHE_LINE;
+	for (uint64_t a = 0; a < span; a += GB_CACHE_LINE)
 		gb_prefetch_w(g->fx.ring + ((pos + DP_PREFETCH_AHEAD + a) & g->fx.ring_mask));
 	*first = pos;
 	return n;

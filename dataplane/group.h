@@ -45,6 +45,7 @@ static_assert((DP_DQ_SIZE & (DP_DQ_SIZE - 1)) == 0, "delivery queue size is a po
 #define DP_LIVENESS_PERIOD_NS 1000000ull /* peer checks at most this often */
 #define DP_TICK_PASSES 16      /* shm: the clock is read, and periodic work done, this often */
 #define DP_PREFETCH_AHEAD 4096 /* ring bytes: lines asked for this far ahead */
+#define DP_PREFETCH_MAX 2048   /* and at most this many bytes of them per claim */
 #define DP_NO_RANK 0xff
 /* In-place delivery's slots: one per this many ring bytes. A record kept in
  * place takes at least a slot's bytes, so no two share a slot. */
