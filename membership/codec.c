@@ -92,6 +92,9 @@ get_proposal(const uint8_t **pp, const uint8_t *end, struct mbr_proposal *pr)
 		return false;
 	for (uint32_t i = 0; i < tn; i++, p += 8)
 		pr->trim.count[i] = gb_get64le(p);
+	/* One encoding per message: the encoder writes no trailing zero count. */
+	if (tn && !pr->trim.count[tn - 1])
+		return false;
 	*pp = p;
 	return true;
 }
