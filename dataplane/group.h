@@ -315,8 +315,6 @@ void dp_suspect(struct dp_group *g, uint32_t rank, const char *why);
 /* A peer left the group (its row says so): reported as dp_suspect(), as a
  * departure (INFO), not counted as a failure. */
 void dp_peer_left(struct dp_group *g, uint32_t rank);
-/* A peer's row is in a later epoch: this member lags or was excluded. */
-void dp_stale(struct dp_group *g, uint32_t rank);
 /* The installing part of a pass (DP_VC_TRIM). */
 unsigned dp_vc_work(struct dp_group *g);
 

@@ -61,12 +61,6 @@ gb_seq_load(const _Atomic uint64_t *field)
 	return atomic_load_explicit(field, memory_order_acquire);
 }
 
-static inline uint32_t
-gb_seq_load32(const _Atomic uint32_t *field)
-{
-	return atomic_load_explicit(field, memory_order_acquire);
-}
-
 static inline bool
 gb_seq_read_valid(const _Atomic uint64_t *s, uint64_t begin)
 {
